@@ -1,0 +1,17 @@
+/** The Raft core: a pure, deterministic state machine. See DESIGN.md §2. */
+export { type RaftConfig, resolveConfig } from "./config.ts";
+export type {
+  AppendEntries,
+  AppendEntriesReply,
+  InstallSnapshot,
+  InstallSnapshotReply,
+  Message,
+  Reply,
+  Request,
+  RequestVote,
+  RequestVoteReply,
+} from "./messages.ts";
+export { isRequest } from "./messages.ts";
+export { type CompactResult, type ProposeResult, RaftNode } from "./raft.ts";
+export type { Ready } from "./ready.ts";
+export * from "./types.ts";

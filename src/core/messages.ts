@@ -1,0 +1,88 @@
+import type { Entry, LogIndex, NodeId, Term } from "./types.ts";
+
+/**
+ * The messages of Figure 2 and §7, as one discriminated union. Every request gets exactly one reply, and
+ * every reply carries enough to be understood on its own (which request it answers, the responder's term),
+ * because the network may drop, duplicate and reorder them.
+ */
+export type Message =
+  | RequestVote
+  | RequestVoteReply
+  | AppendEntries
+  | AppendEntriesReply
+  | InstallSnapshot
+  | InstallSnapshotReply;
+
+/** Messages that ask for a reply. */
+export type Request = RequestVote | AppendEntries | InstallSnapshot;
+/** Messages that answer a request. */
+export type Reply = RequestVoteReply | AppendEntriesReply | InstallSnapshotReply;
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  /** The sender's currentTerm when it sent the message. */
+  readonly term: Term;
+}
+
+/** Sent by candidates to gather votes (§5.2). */
+export interface RequestVote extends Envelope {
+  readonly type: "RequestVote";
+  readonly lastLogIndex: LogIndex;
+  readonly lastLogTerm: Term;
+}
+
+export interface RequestVoteReply extends Envelope {
+  readonly type: "RequestVoteReply";
+  readonly voteGranted: boolean;
+}
+
+/** Sent by the leader to replicate entries (§5.3) and as a heartbeat (§5.2) when `entries` is empty. */
+export interface AppendEntries extends Envelope {
+  readonly type: "AppendEntries";
+  readonly prevLogIndex: LogIndex;
+  readonly prevLogTerm: Term;
+  readonly entries: readonly Entry[];
+  readonly leaderCommit: LogIndex;
+}
+
+/**
+ * The answer to an AppendEntries. On success, `matchIndex` is the last index this request proved the follower
+ * shares with the leader. On rejection, the conflict fields let the leader skip back a whole term at a time
+ * (the "fast backup" of §5.3's closing paragraph).
+ */
+export interface AppendEntriesReply extends Envelope {
+  readonly type: "AppendEntriesReply";
+  readonly success: boolean;
+  /** Echo of the request's prevLogIndex, so the leader can tell which request a rejection answers. */
+  readonly prevLogIndex: LogIndex;
+  /** On success: the highest index known to match the leader's log. */
+  readonly matchIndex: LogIndex;
+  /** On rejection: the term of the follower's entry at prevLogIndex, or 0 if its log is shorter. */
+  readonly conflictTerm: Term;
+  /** On rejection: the first index the follower holds with `conflictTerm` (when conflictTerm is not 0). */
+  readonly conflictIndex: LogIndex;
+  /** On rejection: the follower's last log index. */
+  readonly lastLogIndex: LogIndex;
+}
+
+/** Sent by the leader to a follower whose next entries it has compacted away (§7). Whole, not chunked. */
+export interface InstallSnapshot extends Envelope {
+  readonly type: "InstallSnapshot";
+  readonly lastIncludedIndex: LogIndex;
+  readonly lastIncludedTerm: Term;
+  readonly data: Uint8Array;
+}
+
+export interface InstallSnapshotReply extends Envelope {
+  readonly type: "InstallSnapshotReply";
+  /** The highest index the follower now shares with the leader (at least the snapshot's, if installed). */
+  readonly matchIndex: LogIndex;
+}
+
+/** True for the messages that expect a reply. */
+export function isRequest(message: Message): message is Request {
+  return (
+    message.type === "RequestVote" || message.type === "AppendEntries" || message.type === "InstallSnapshot"
+  );
+}

@@ -1,0 +1,34 @@
+import type { LogIndex, NodeId } from "./types.ts";
+
+/**
+ * Majority arithmetic, nothing Raft-specific: which index a majority has reached, and whether a vote is won,
+ * lost or still open.
+ */
+
+/** The number of members that make a majority of `size`. */
+export function majority(size: number): number {
+  return Math.floor(size / 2) + 1;
+}
+
+/** The highest index that at least a majority of `voters` have reached (the commit candidate of §5.3). */
+export function majorityIndex(voters: readonly NodeId[], indexOf: (id: NodeId) => LogIndex): LogIndex {
+  const indexes = voters.map(indexOf).sort((a, b) => b - a);
+  return indexes[majority(voters.length) - 1] as LogIndex;
+}
+
+export type VoteResult = "won" | "lost" | "pending";
+
+/** Tallies the votes recorded so far (true granted, false rejected, absent not yet answered). */
+export function voteResult(voters: readonly NodeId[], votes: ReadonlyMap<NodeId, boolean>): VoteResult {
+  let granted = 0;
+  let rejected = 0;
+  for (const id of voters) {
+    const vote = votes.get(id);
+    if (vote === true) granted++;
+    else if (vote === false) rejected++;
+  }
+  const needed = majority(voters.length);
+  if (granted >= needed) return "won";
+  if (voters.length - rejected < needed) return "lost";
+  return "pending";
+}

@@ -1,0 +1,358 @@
+import { assert, unreachable } from "../util/assert.ts";
+import { type RaftConfig, type ResolvedRaftConfig, resolveConfig } from "./config.ts";
+import { isRequest, type Message } from "./messages.ts";
+import { voteResult } from "./quorum.ts";
+import { RaftLog } from "./raft-log.ts";
+import type { Ready } from "./ready.ts";
+import { handleVoteReply } from "./step-candidate.ts";
+import {
+  handleAppendEntries,
+  handleInstallSnapshot,
+  handleRequestVote,
+  rejectStaleRequest,
+} from "./step-follower.ts";
+import {
+  broadcastAppend,
+  broadcastHeartbeat,
+  handleAppendReply,
+  handleSnapshotReply,
+  maybeCommit,
+} from "./step-leader.ts";
+import { Progress } from "./tracker/progress.ts";
+import {
+  asIndex,
+  asTerm,
+  type HardState,
+  type LogIndex,
+  type NodeId,
+  type Role,
+  type Snapshot,
+  type SoftState,
+  type Term,
+} from "./types.ts";
+
+/** The outcome of {@link RaftNode.propose}. */
+export type ProposeResult =
+  | { readonly accepted: true; readonly index: LogIndex; readonly term: Term }
+  | { readonly accepted: false; readonly reason: "not-leader"; readonly leader: NodeId | null };
+
+/** The outcome of {@link RaftNode.compact}. */
+export type CompactResult =
+  | { readonly compacted: true }
+  | { readonly compacted: false; readonly reason: "already-compacted" | "not-applied" };
+
+/**
+ * The Raft algorithm as a pure state machine (model: etcd-io/raft). It never reads a clock, draws no
+ * randomness but from its seeded config, and does no I/O: time comes in through {@link tick}, messages
+ * through {@link step}, client commands through {@link propose}, and everything it wants done comes out as a
+ * {@link Ready} that the driver carries out and acknowledges with {@link advance}.
+ *
+ * Role-specific handling lives in step-follower.ts, step-candidate.ts and step-leader.ts.
+ */
+export class RaftNode {
+  readonly config: ResolvedRaftConfig;
+  readonly id: NodeId;
+  /** currentTerm (Figure 2). */
+  term: Term;
+  /** votedFor (Figure 2): whom this node voted for in `term`. */
+  vote: NodeId | null;
+  role: Role = "follower";
+  /** The leader of `term` as far as this node knows. */
+  leader: NodeId | null = null;
+  readonly log: RaftLog;
+  /** Ticks since the last valid leader contact or vote granted (followers, candidates). */
+  electionElapsed = 0;
+  /** Ticks since the last heartbeat round (leader). */
+  heartbeatElapsed = 0;
+  /** This term's election timeout in ticks, in [electionTicks, 2 * electionTicks). */
+  randomizedElectionTimeout: number;
+  /** Candidate: votes received in this term (true granted, false refused). */
+  readonly votes = new Map<NodeId, boolean>();
+  /** Leader: replication state of every voter, this node included. */
+  readonly progress = new Map<NodeId, Progress>();
+  /** Outgoing requests, sent before persisting. */
+  messages: Message[] = [];
+  /** Outgoing replies, sent only after persisting. */
+  messagesAfterPersist: Message[] = [];
+
+  #readyInFlight = false;
+  #lastReadyHardState: HardState;
+  #durableHardState: HardState;
+  #lastSoftState: SoftState;
+  #snapshotToApply: Snapshot | null = null;
+
+  constructor(config: RaftConfig) {
+    this.config = resolveConfig(config);
+    this.id = this.config.id;
+    const { hardState } = this.config.initialState;
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.log = new RaftLog(this.config.initialState);
+    this.#lastReadyHardState = this.hardState();
+    this.#durableHardState = this.#lastReadyHardState;
+    this.#lastSoftState = this.softState();
+    this.randomizedElectionTimeout = this.#drawElectionTimeout();
+  }
+
+  // ---- inputs ------------------------------------------------------------------------------------------
+
+  /** Advances logical time by one tick: followers and candidates count toward an election, leaders heartbeat. */
+  tick(): void {
+    if (this.role === "leader") {
+      this.heartbeatElapsed++;
+      if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+        this.heartbeatElapsed = 0;
+        broadcastHeartbeat(this);
+      }
+      return;
+    }
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.campaign();
+    }
+  }
+
+  /** Processes one message from another node. */
+  step(message: Message): void {
+    assert(message.to === this.id, () => `step: message for ${message.to} delivered to ${this.id}`);
+    if (!this.config.voters.includes(message.from)) return; // not a member: ignore
+    if (message.term > this.term) {
+      // Figure 2, all servers: a higher term means we are out of date. A leader's message also names the leader.
+      const fromLeader = message.type === "AppendEntries" || message.type === "InstallSnapshot";
+      this.becomeFollower(message.term, fromLeader ? message.from : null);
+    } else if (message.term < this.term) {
+      // A stale request still gets an answer with our term, so its sender learns it is out of date; stale
+      // replies are dropped.
+      if (isRequest(message)) rejectStaleRequest(this, message);
+      return;
+    }
+    switch (message.type) {
+      case "RequestVote":
+        handleRequestVote(this, message);
+        return;
+      case "RequestVoteReply":
+        if (this.role === "candidate") handleVoteReply(this, message);
+        return;
+      case "AppendEntries":
+        handleAppendEntries(this, message);
+        return;
+      case "AppendEntriesReply":
+        if (this.role === "leader") handleAppendReply(this, message);
+        return;
+      case "InstallSnapshot":
+        handleInstallSnapshot(this, message);
+        return;
+      case "InstallSnapshotReply":
+        if (this.role === "leader") handleSnapshotReply(this, message);
+        return;
+      default:
+        unreachable(message);
+    }
+  }
+
+  /** Asks to append a command to the log. Only a leader accepts; the entry may still never commit. */
+  propose(data: Uint8Array): ProposeResult {
+    if (this.role !== "leader") return { accepted: false, reason: "not-leader", leader: this.leader };
+    const index = asIndex(this.log.lastIndex() + 1);
+    this.log.appendAtEnd([{ index, term: this.term, data }]);
+    broadcastAppend(this);
+    return { accepted: true, index, term: this.term };
+  }
+
+  /** Starts an election now (§5.2), as an election timeout would. */
+  campaign(): void {
+    this.becomeCandidate();
+    const lastLogIndex = this.log.lastIndex();
+    const lastLogTerm = this.log.lastTerm();
+    for (const to of this.config.voters) {
+      if (to === this.id) continue;
+      this.send({ type: "RequestVote", from: this.id, to, term: this.term, lastLogIndex, lastLogTerm });
+    }
+  }
+
+  /**
+   * The state machine has captured everything through `index` in `data` (§7): drop the log through it. The
+   * snapshot is persisted with the next Ready. Only applied entries can be compacted.
+   */
+  compact(index: LogIndex, data: Uint8Array): CompactResult {
+    if (index <= this.log.offset) return { compacted: false, reason: "already-compacted" };
+    if (index > this.log.applied) return { compacted: false, reason: "not-applied" };
+    const term = this.log.term(index);
+    assert(term !== undefined, () => `compact: no term for applied index ${index}`);
+    this.log.installSnapshot({ meta: { index, term }, data });
+    return { compacted: true };
+  }
+
+  // ---- role changes ------------------------------------------------------------------------------------
+
+  becomeFollower(term: Term, leader: NodeId | null): void {
+    if (term > this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.role = "follower";
+    this.leader = leader;
+    this.#resetTimers();
+    this.votes.clear();
+    this.progress.clear();
+  }
+
+  becomeCandidate(): void {
+    assert(this.role !== "leader", "becomeCandidate: a leader does not campaign");
+    this.term = asTerm(this.term + 1);
+    this.vote = this.id;
+    this.role = "candidate";
+    this.leader = null;
+    this.#resetTimers();
+    this.votes.clear();
+    this.progress.clear();
+    // Our own vote counts only once it is durable (see advance): otherwise a crash could let us vote twice.
+    this.#countDurableSelfVote();
+  }
+
+  becomeLeader(): void {
+    assert(this.role === "candidate", "becomeLeader: only a candidate can win");
+    this.role = "leader";
+    this.leader = this.id;
+    this.#resetTimers();
+    this.votes.clear();
+    const next = asIndex(this.log.lastIndex() + 1);
+    for (const id of this.config.voters) {
+      const progress = new Progress(next, this.config.inflightMessagesMax);
+      if (id === this.id) {
+        progress.match = this.log.stableIndex;
+        progress.becomeReplicate();
+      }
+      this.progress.set(id, progress);
+    }
+    if (this.config.noopOnElection) {
+      this.log.appendAtEnd([{ index: next, term: this.term, data: new Uint8Array(0) }]);
+    }
+    // Announce the win at once (§5.2) instead of waiting for the first heartbeat interval.
+    broadcastAppend(this, { evenIfEmpty: true });
+  }
+
+  // ---- output ------------------------------------------------------------------------------------------
+
+  /** Queues a message: requests may leave at once, replies wait until the state they report is durable. */
+  send(message: Message): void {
+    if (isRequest(message)) this.messages.push(message);
+    else this.messagesAfterPersist.push(message);
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { role: this.role, leader: this.leader, term: this.term };
+  }
+
+  /** Whether {@link ready} has anything to hand out. */
+  hasReady(): boolean {
+    if (this.#readyInFlight) return false;
+    return (
+      this.messages.length > 0 ||
+      this.messagesAfterPersist.length > 0 ||
+      this.log.unstableSnapshot !== null ||
+      this.log.stableIndex < this.log.lastIndex() ||
+      this.log.committed > this.log.applied ||
+      !sameHardState(this.hardState(), this.#lastReadyHardState) ||
+      !sameSoftState(this.softState(), this.#lastSoftState)
+    );
+  }
+
+  /** Hands out the pending work. The previous Ready must have been acknowledged with {@link advance}. */
+  ready(): Ready {
+    assert(!this.#readyInFlight, "ready: the previous Ready has not been advanced");
+    this.#readyInFlight = true;
+    const hardState = this.hardState();
+    const softState = this.softState();
+    const snapshot = this.log.unstableSnapshot;
+    const rd: Ready = {
+      ...(sameSoftState(softState, this.#lastSoftState) ? {} : { softState }),
+      ...(sameHardState(hardState, this.#lastReadyHardState) ? {} : { hardState }),
+      ...(snapshot === null ? {} : { snapshot }),
+      ...(this.#snapshotToApply === null ? {} : { snapshotToApply: this.#snapshotToApply }),
+      entries: this.log.unstableEntries(),
+      messages: this.messages,
+      messagesAfterPersist: this.messagesAfterPersist,
+      committedEntries: this.log.committedToApply(),
+    };
+    this.#lastSoftState = softState;
+    this.#lastReadyHardState = hardState;
+    this.messages = [];
+    this.messagesAfterPersist = [];
+    this.#snapshotToApply = null;
+    return rd;
+  }
+
+  /** Acknowledges that a Ready was carried out: persisted, sent and applied. */
+  advance(rd: Ready): void {
+    assert(this.#readyInFlight, "advance: no Ready in flight");
+    this.#readyInFlight = false;
+    if (rd.hardState !== undefined) this.#durableHardState = rd.hardState;
+    if (rd.snapshot !== undefined && this.log.unstableSnapshot === rd.snapshot)
+      this.log.unstableSnapshot = null;
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (lastEntry !== undefined) this.log.stableTo(lastEntry.index, lastEntry.term);
+    if (rd.snapshotToApply !== undefined) this.log.appliedTo(rd.snapshotToApply.meta.index);
+    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastApplied !== undefined) this.log.appliedTo(lastApplied.index);
+
+    if (this.role === "candidate") {
+      this.#countDurableSelfVote();
+    } else if (this.role === "leader") {
+      // The leader counts toward a commit majority only with entries it has itself persisted.
+      const self = this.progress.get(this.id);
+      assert(self !== undefined, "advance: leader without its own progress");
+      if (self.maybeUpdate(this.log.stableIndex)) maybeCommit(this);
+    }
+  }
+
+  /** Hands a snapshot received from the leader to the state machine with the next Ready. */
+  setSnapshotToApply(snapshot: Snapshot): void {
+    this.#snapshotToApply = snapshot;
+  }
+
+  #countDurableSelfVote(): void {
+    const durable = this.#durableHardState;
+    if (this.role !== "candidate" || durable.term !== this.term || durable.vote !== this.id) return;
+    if (this.votes.get(this.id) === true) return;
+    this.votes.set(this.id, true);
+    this.tallyVotes();
+  }
+
+  /** Acts on the votes so far: win, give up, or keep waiting. */
+  tallyVotes(): void {
+    switch (voteResult(this.config.voters, this.votes)) {
+      case "won":
+        this.becomeLeader();
+        return;
+      case "lost":
+        this.becomeFollower(this.term, null);
+        return;
+      case "pending":
+        return;
+    }
+  }
+
+  #resetTimers(): void {
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.#drawElectionTimeout();
+  }
+
+  #drawElectionTimeout(): number {
+    const { electionTicks, random } = this.config;
+    return electionTicks + random.int(electionTicks);
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function sameSoftState(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leader === b.leader && a.term === b.term;
+}

@@ -1,0 +1,153 @@
+import { assert, unreachable } from "../util/assert.ts";
+import type { AppendEntries, AppendEntriesReply, InstallSnapshot, Request, RequestVote } from "./messages.ts";
+import type { RaftNode } from "./raft.ts";
+import { asIndex, asTerm, type LogIndex } from "./types.ts";
+
+/**
+ * Handling of the requests every node answers (Figure 2's receiver implementations). Each request yields
+ * exactly one reply; the term check against the sender has already been done by `RaftNode.step`, so here
+ * `request.term === node.term`.
+ */
+
+/** RequestVote receiver (§5.2, §5.4.1): one vote per term, only for a candidate at least as up to date. */
+export function handleRequestVote(node: RaftNode, request: RequestVote): void {
+  const canVote = node.vote === null || node.vote === request.from;
+  // A node that follows a live leader of this term has voted in it already; the check above covers it.
+  const grant = canVote && node.log.isUpToDate(request.lastLogIndex, request.lastLogTerm);
+  if (grant) {
+    node.vote = request.from;
+    // Granting a vote counts as hearing from a would-be leader: do not start a competing election right away.
+    node.electionElapsed = 0;
+  }
+  node.send({
+    type: "RequestVoteReply",
+    from: node.id,
+    to: request.from,
+    term: node.term,
+    voteGranted: grant,
+  });
+}
+
+/** AppendEntries receiver (§5.3): consistency check, conflict-only truncation, commit propagation. */
+export function handleAppendEntries(node: RaftNode, request: AppendEntries): void {
+  acceptLeader(node, request.from);
+  const { log } = node;
+  let prevIndex = request.prevLogIndex;
+  let prevTerm = request.prevLogTerm;
+  let entries = request.entries;
+  if (prevIndex < log.offset) {
+    // The request starts inside our snapshot. Everything through the snapshot is committed, hence in the
+    // leader's log too (Leader Completeness): skip to the boundary and check only what follows.
+    const skip = entries.findIndex((entry) => entry.index > log.offset);
+    if (skip === -1) {
+      reply(node, request, { success: true, matchIndex: log.offset });
+      return;
+    }
+    // The leader's entry at our boundary must carry our snapshot's term; the check below confirms it.
+    const atBoundary = entries[skip - 1];
+    assert(
+      atBoundary !== undefined && atBoundary.index === log.offset,
+      "handleAppendEntries: gap at boundary",
+    );
+    entries = entries.slice(skip);
+    prevIndex = atBoundary.index;
+    prevTerm = atBoundary.term;
+  }
+  if (!log.matchTerm(prevIndex, prevTerm)) {
+    rejectAppend(node, request, prevIndex);
+    return;
+  }
+  const lastNew = log.appendAfter(prevIndex, entries);
+  log.commitTo(asIndex(Math.min(request.leaderCommit, lastNew)));
+  reply(node, request, { success: true, matchIndex: lastNew });
+}
+
+/** InstallSnapshot receiver (§7): install it unless our committed log already covers it. */
+export function handleInstallSnapshot(node: RaftNode, request: InstallSnapshot): void {
+  acceptLeader(node, request.from);
+  const { log } = node;
+  const index = request.lastIncludedIndex;
+  if (index > log.committed) {
+    const snapshot = { meta: { index, term: request.lastIncludedTerm }, data: request.data };
+    log.installSnapshot(snapshot);
+    node.setSnapshotToApply(snapshot);
+  }
+  // Either way we now share the leader's log through max(commit, snapshot index).
+  node.send({
+    type: "InstallSnapshotReply",
+    from: node.id,
+    to: request.from,
+    term: node.term,
+    matchIndex: asIndex(Math.max(log.committed, index)),
+  });
+}
+
+/** Answers a request from an older term with our term, which tells its sender to step down (Figure 2). */
+export function rejectStaleRequest(node: RaftNode, request: Request): void {
+  switch (request.type) {
+    case "RequestVote":
+      node.send({
+        type: "RequestVoteReply",
+        from: node.id,
+        to: request.from,
+        term: node.term,
+        voteGranted: false,
+      });
+      return;
+    case "AppendEntries":
+      reply(node, request, { success: false, matchIndex: asIndex(0) });
+      return;
+    case "InstallSnapshot":
+      node.send({
+        type: "InstallSnapshotReply",
+        from: node.id,
+        to: request.from,
+        term: node.term,
+        matchIndex: asIndex(0),
+      });
+      return;
+    default:
+      unreachable(request);
+  }
+}
+
+/** A valid AppendEntries or InstallSnapshot of our term comes from this term's one leader. */
+function acceptLeader(node: RaftNode, leader: RaftNode["id"]): void {
+  assert(
+    node.role !== "leader",
+    () => `node ${node.id}: two leaders in term ${node.term} (${leader} and us)`,
+  );
+  if (node.role === "candidate") node.becomeFollower(node.term, leader);
+  node.leader = leader;
+  node.electionElapsed = 0;
+}
+
+/** Rejects an AppendEntries whose consistency check failed at `prevIndex`, with the hints for fast backup. */
+function rejectAppend(node: RaftNode, request: AppendEntries, prevIndex: LogIndex): void {
+  const { log } = node;
+  const conflictTerm = log.term(prevIndex);
+  const hints =
+    conflictTerm === undefined
+      ? { conflictTerm: asTerm(0), conflictIndex: asIndex(log.lastIndex() + 1) }
+      : { conflictTerm, conflictIndex: log.firstIndexOfTermAt(prevIndex) };
+  reply(node, request, { success: false, matchIndex: asIndex(0), ...hints });
+}
+
+function reply(
+  node: RaftNode,
+  request: AppendEntries,
+  fields: Partial<Pick<AppendEntriesReply, "conflictTerm" | "conflictIndex">> &
+    Pick<AppendEntriesReply, "success" | "matchIndex">,
+): void {
+  node.send({
+    type: "AppendEntriesReply",
+    from: node.id,
+    to: request.from,
+    term: node.term,
+    prevLogIndex: request.prevLogIndex,
+    conflictTerm: asTerm(0),
+    conflictIndex: asIndex(0),
+    lastLogIndex: node.log.lastIndex(),
+    ...fields,
+  });
+}

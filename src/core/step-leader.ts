@@ -1,0 +1,200 @@
+import { assert } from "../util/assert.ts";
+import type { AppendEntriesReply, InstallSnapshotReply } from "./messages.ts";
+import { majorityIndex } from "./quorum.ts";
+import type { RaftNode } from "./raft.ts";
+import type { Progress } from "./tracker/progress.ts";
+import { asIndex, type LogIndex, type NodeId } from "./types.ts";
+
+/**
+ * The leader's side of replication (§5.3, §7): what to send each follower, how to read their replies, and
+ * when an entry is committed.
+ */
+
+/** Sends whatever each follower is ready to receive. */
+export function broadcastAppend(node: RaftNode, options: { evenIfEmpty?: boolean } = {}): void {
+  for (const [id, progress] of node.progress) {
+    if (id !== node.id) maybeSendAppend(node, id, progress, options.evenIfEmpty ?? false);
+  }
+}
+
+/**
+ * One heartbeat round (§5.2). A probing follower gets its probe again; a replicating follower gets an empty
+ * AppendEntries at its match index, unless it was behind at the last round and acknowledged nothing since, in
+ * which case something was lost and it goes back to probing; a follower waiting for a snapshot gets a heartbeat,
+ * and the snapshot again if it went unanswered for an election timeout.
+ */
+export function broadcastHeartbeat(node: RaftNode): void {
+  for (const [id, progress] of node.progress) {
+    if (id === node.id) continue;
+    switch (progress.state) {
+      case "probe":
+        progress.probeSent = false;
+        maybeSendAppend(node, id, progress, true);
+        break;
+      case "replicate":
+        if (progress.behindAtLastHeartbeat && !progress.madeProgress) {
+          progress.becomeProbe();
+          maybeSendAppend(node, id, progress, true);
+        } else {
+          sendHeartbeat(node, id, progress.match);
+        }
+        break;
+      case "snapshot":
+        progress.heartbeatsSinceSnapshot++;
+        if (progress.heartbeatsSinceSnapshot * node.config.heartbeatTicks >= node.config.electionTicks) {
+          progress.becomeProbe();
+          maybeSendAppend(node, id, progress, true);
+        } else {
+          sendHeartbeat(node, id, node.log.offset);
+        }
+        break;
+    }
+    progress.madeProgress = false;
+    progress.behindAtLastHeartbeat = progress.match < node.log.lastIndex();
+  }
+}
+
+/** Leader receiving an AppendEntries reply: advance the follower's progress or back its nextIndex up. */
+export function handleAppendReply(node: RaftNode, reply: AppendEntriesReply): void {
+  const progress = node.progress.get(reply.from);
+  if (progress === undefined) return;
+  if (reply.success) {
+    if (progress.maybeUpdate(reply.matchIndex)) {
+      switch (progress.state) {
+        case "probe":
+          progress.becomeReplicate();
+          break;
+        case "snapshot":
+          if (progress.match >= progress.pendingSnapshot) progress.becomeReplicate();
+          break;
+        case "replicate":
+          progress.inflights.freeTo(reply.matchIndex);
+          break;
+      }
+      maybeCommit(node);
+    }
+    maybeSendAppend(node, reply.from, progress, false);
+    return;
+  }
+  if (maybeBackUp(node, progress, reply)) maybeSendAppend(node, reply.from, progress, true);
+}
+
+/** Leader receiving an InstallSnapshot reply: the follower now matches through the snapshot. */
+export function handleSnapshotReply(node: RaftNode, reply: InstallSnapshotReply): void {
+  const progress = node.progress.get(reply.from);
+  if (progress === undefined) return;
+  const updated = progress.maybeUpdate(reply.matchIndex);
+  if (progress.state === "snapshot" && progress.match >= progress.pendingSnapshot) progress.becomeReplicate();
+  if (updated) maybeCommit(node);
+  maybeSendAppend(node, reply.from, progress, false);
+}
+
+/**
+ * Commits the highest index a majority holds, but only if it is of the current term (§5.4.2): entries of
+ * earlier terms commit indirectly, never by counting replicas (Figure 8).
+ */
+export function maybeCommit(node: RaftNode): boolean {
+  const candidate = majorityIndex(node.config.voters, (id) => node.progress.get(id)?.match ?? asIndex(0));
+  if (candidate <= node.log.committed || node.log.term(candidate) !== node.term) return false;
+  return node.log.commitTo(candidate);
+}
+
+/**
+ * Sends the follower its next AppendEntries if its flow control allows: from nextIndex, batched by count and
+ * bytes, or an InstallSnapshot when those entries are compacted. With `evenIfEmpty` it sends even when there
+ * is nothing new (a probe or the announcement of a new leader).
+ */
+function maybeSendAppend(node: RaftNode, to: NodeId, progress: Progress, evenIfEmpty: boolean): void {
+  if (progress.isPaused()) return;
+  const { log, config } = node;
+  const prevLogIndex = asIndex(progress.next - 1);
+  const prevLogTerm = log.term(prevLogIndex);
+  if (prevLogTerm === undefined) {
+    sendSnapshot(node, to, progress);
+    return;
+  }
+  const entries =
+    progress.next <= log.lastIndex()
+      ? log.slice(progress.next, log.lastIndex(), config.entriesPerMessageMax, config.messageBytesMax)
+      : [];
+  if (entries.length === 0 && !evenIfEmpty && progress.state === "replicate") return;
+  node.send({
+    type: "AppendEntries",
+    from: node.id,
+    to,
+    term: node.term,
+    prevLogIndex,
+    prevLogTerm,
+    entries,
+    leaderCommit: log.committed,
+  });
+  const last = entries[entries.length - 1];
+  if (progress.state === "replicate") {
+    if (last !== undefined) {
+      progress.next = asIndex(last.index + 1);
+      progress.inflights.add(last.index);
+    }
+  } else {
+    progress.probeSent = true;
+  }
+}
+
+function sendHeartbeat(node: RaftNode, to: NodeId, at: LogIndex): void {
+  const prevLogTerm = node.log.term(at);
+  assert(prevLogTerm !== undefined, () => `sendHeartbeat: no term at ${at}`);
+  node.send({
+    type: "AppendEntries",
+    from: node.id,
+    to,
+    term: node.term,
+    prevLogIndex: at,
+    prevLogTerm,
+    entries: [],
+    leaderCommit: node.log.committed,
+  });
+}
+
+function sendSnapshot(node: RaftNode, to: NodeId, progress: Progress): void {
+  const snapshot = node.log.snapshot;
+  assert(snapshot !== null, "sendSnapshot: entries are compacted but there is no snapshot");
+  node.send({
+    type: "InstallSnapshot",
+    from: node.id,
+    to,
+    term: node.term,
+    lastIncludedIndex: snapshot.meta.index,
+    lastIncludedTerm: snapshot.meta.term,
+    data: snapshot.data,
+  });
+  progress.becomeSnapshot(snapshot.meta.index);
+}
+
+/**
+ * Moves nextIndex back after a rejection, a whole term at a time: past the follower's log end if it is
+ * short, past our last entry of the conflicting term if we have that term, else to the first index the
+ * follower holds of it. Ignores stale rejections (answers to requests we no longer care about).
+ */
+function maybeBackUp(node: RaftNode, progress: Progress, reply: AppendEntriesReply): boolean {
+  const rejected = reply.prevLogIndex;
+  switch (progress.state) {
+    case "replicate":
+      if (rejected <= progress.match) return false;
+      progress.becomeProbe();
+      break;
+    case "probe":
+      if (rejected !== progress.next - 1) return false;
+      break;
+    case "snapshot":
+      return false;
+  }
+  let next: number;
+  if (reply.conflictTerm === 0) {
+    next = reply.lastLogIndex + 1;
+  } else {
+    const ours = node.log.lastIndexOfTerm(reply.conflictTerm);
+    next = ours === undefined ? reply.conflictIndex : ours + 1;
+  }
+  progress.next = asIndex(Math.max(progress.match + 1, Math.min(next, rejected)));
+  progress.probeSent = false;
+  return true;
+}
