@@ -1,0 +1,205 @@
+import {
+  type CompactResult,
+  type LogIndex,
+  type Message,
+  type ProposeResult,
+  type RaftConfig,
+  RaftNode,
+  type Ready,
+  type Reply,
+  type Request,
+  type SoftState,
+} from "../core/index.ts";
+import { assert } from "../util/assert.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import type { LogStorage, StateMachine, Transport } from "./ports.ts";
+
+/** Everything a {@link Peer} needs: the core's config plus its ports and the length of a tick. */
+export interface PeerOptions {
+  readonly raft: RaftConfig;
+  readonly clock: Clock;
+  /** Milliseconds of clock time per core tick. */
+  readonly tickMs: number;
+  readonly transport: Transport;
+  readonly storage: LogStorage;
+  readonly stateMachine: StateMachine;
+  /** Called on every change of role, leader or term (for logs, timelines and tests). */
+  readonly onSoftState?: (state: SoftState) => void;
+  /** Called once if the peer stops because of an error (a failed write, a broken invariant). */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/** The reply type that answers each request type: how a reply is matched to the request awaiting it. */
+const REPLY_TYPE = {
+  RequestVote: "RequestVoteReply",
+  AppendEntries: "AppendEntriesReply",
+  InstallSnapshot: "InstallSnapshotReply",
+} as const satisfies Record<Request["type"], Reply["type"]>;
+
+/**
+ * Runs one Raft core against its ports: ticks it from the clock, feeds it messages, and carries out each
+ * Ready in order — send requests, persist, send replies, apply, advance — with one Ready in flight at a
+ * time, so everything that arrives during a slow write rides on the next one (group commit).
+ *
+ * Requests can arrive as calls that wait for their reply ({@link handleRequest}, for RPC-style transports)
+ * or as one-way messages ({@link receive}); replies produced for waiting calls are returned to them, the rest
+ * go out through the transport.
+ */
+export class Peer {
+  readonly node: RaftNode;
+  readonly #options: PeerOptions;
+  #ticker: TimerHandle | null = null;
+  #running = false;
+  #stopped = false;
+  #fatal: unknown = undefined;
+  /** Calls waiting for their reply, keyed by `${peer}:${replyType}`; the core answers requests in order. */
+  readonly #waiting = new Map<string, Array<(reply: Reply | undefined) => void>>();
+
+  constructor(options: PeerOptions) {
+    this.#options = options;
+    this.node = new RaftNode(options.raft);
+  }
+
+  /** Starts ticking. */
+  start(): void {
+    if (this.#stopped || this.#ticker !== null) return;
+    this.#scheduleTick();
+    this.#kick();
+  }
+
+  /** Stops for good: no more ticks, messages, writes or applies. Waiting calls get no reply. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#ticker !== null) this.#options.clock.clearTimeout(this.#ticker);
+    this.#ticker = null;
+    for (const waiters of this.#waiting.values()) for (const resolve of waiters) resolve(undefined);
+    this.#waiting.clear();
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** The error that stopped this peer, if one did. */
+  get fatalError(): unknown {
+    return this.#fatal;
+  }
+
+  /** Proposes a command; see {@link RaftNode.propose}. */
+  propose(data: Uint8Array): ProposeResult {
+    if (this.#stopped) return { accepted: false, reason: "not-leader", leader: null };
+    const result = this.#guard(() => this.node.propose(data));
+    this.#kick();
+    return result ?? { accepted: false, reason: "not-leader", leader: null };
+  }
+
+  /** Compacts the log through `index` into `data`; see {@link RaftNode.compact}. */
+  compact(index: LogIndex, data: Uint8Array): CompactResult | undefined {
+    if (this.#stopped) return undefined;
+    const result = this.#guard(() => this.node.compact(index, data));
+    this.#kick();
+    return result;
+  }
+
+  /** Delivers a one-way message (a reply, or a request whose reply should go out through the transport). */
+  receive(message: Message): void {
+    if (this.#stopped) return;
+    this.#guard(() => this.node.step(message));
+    this.#kick();
+  }
+
+  /** Delivers a request and resolves with its reply once the state it reports is durable (undefined if stopped). */
+  handleRequest(request: Request): Promise<Reply | undefined> {
+    if (this.#stopped) return Promise.resolve(undefined);
+    const reply = new Promise<Reply | undefined>((resolve) => {
+      const key = `${request.from}:${REPLY_TYPE[request.type]}`;
+      const waiters = this.#waiting.get(key);
+      if (waiters === undefined) this.#waiting.set(key, [resolve]);
+      else waiters.push(resolve);
+    });
+    this.#guard(() => this.node.step(request));
+    this.#kick();
+    return reply;
+  }
+
+  #scheduleTick(): void {
+    this.#ticker = this.#options.clock.setTimeout(() => {
+      if (this.#stopped) return;
+      this.#guard(() => this.node.tick());
+      this.#kick();
+      if (!this.#stopped) this.#scheduleTick();
+    }, this.#options.tickMs);
+  }
+
+  /** Starts the Ready loop unless it is already running. */
+  #kick(): void {
+    if (this.#running || this.#stopped || !this.node.hasReady()) return;
+    this.#running = true;
+    void this.#runReadyLoop();
+  }
+
+  async #runReadyLoop(): Promise<void> {
+    try {
+      while (!this.#stopped && this.node.hasReady()) {
+        await this.#handleReady(this.node.ready());
+      }
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #handleReady(rd: Ready): Promise<void> {
+    const { transport, storage, stateMachine, onSoftState } = this.#options;
+    if (rd.softState !== undefined) onSoftState?.(rd.softState);
+    for (const message of rd.messages) transport.send(message);
+    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      await storage.save({
+        ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
+        entries: rd.entries,
+        ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
+      });
+    }
+    if (this.#stopped) return;
+    for (const message of rd.messagesAfterPersist) this.#deliverReply(message);
+    if (rd.snapshotToApply !== undefined || rd.committedEntries.length > 0) {
+      await stateMachine.apply(rd.committedEntries, rd.snapshotToApply);
+    }
+    if (this.#stopped) return;
+    this.node.advance(rd);
+  }
+
+  #deliverReply(message: Message): void {
+    const waiters = this.#waiting.get(`${message.to}:${message.type}`);
+    const resolve = waiters?.shift();
+    if (waiters !== undefined && waiters.length === 0) this.#waiting.delete(`${message.to}:${message.type}`);
+    if (resolve !== undefined) {
+      assert(
+        message.type !== "AppendEntries" && message.type !== "RequestVote",
+        "a request cannot be a reply",
+      );
+      resolve(message as Reply);
+    } else {
+      this.#options.transport.send(message);
+    }
+  }
+
+  /** Runs a core input; an exception means a broken invariant, which stops the peer. */
+  #guard<T>(action: () => T): T | undefined {
+    try {
+      return action();
+    } catch (error) {
+      this.#fail(error);
+      return undefined;
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#fatal !== undefined || this.#stopped) return;
+    this.#fatal = error;
+    this.stop();
+    this.#options.onFatal?.(error);
+  }
+}
