@@ -32,7 +32,12 @@ export function broadcastHeartbeat(node: RaftNode): void {
         maybeSendAppend(node, id, progress, true);
         break;
       case "replicate":
-        if (progress.behindAtLastHeartbeat && !progress.madeProgress) {
+        // Re-probe when a whole interval passed without an acknowledgement while behind (something was
+        // lost), or when the entries after its match index have been compacted (it needs the snapshot).
+        if (
+          (progress.behindAtLastHeartbeat && !progress.madeProgress) ||
+          node.log.term(progress.match) === undefined
+        ) {
           progress.becomeProbe();
           maybeSendAppend(node, id, progress, true);
         } else {

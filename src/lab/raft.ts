@@ -1,5 +1,5 @@
 import { decode, encode } from "../codec/msgpack.ts";
-import { decodeRaftState, encodeRaftState } from "../codec/raft-state.ts";
+import { decodeRaftState, RaftStateWriter } from "../codec/raft-state.ts";
 import {
   asIndex,
   asNodeId,
@@ -71,6 +71,7 @@ export class Raft {
   readonly #persister: Persister;
   readonly #applyCh: Channel<ApplyMsg>;
   readonly #store: MemoryLogStore;
+  readonly #writer = new RaftStateWriter();
   readonly #peer: Peer;
   readonly #applyQueue: ApplyMsg[] = [];
   #applying = false;
@@ -89,6 +90,7 @@ export class Raft {
     this.#applyCh = applyCh;
     const initial = readPersisted(persister);
     this.#store = new MemoryLogStore(initial);
+    this.#writer.reset(asIndex(this.#store.offset), this.#store.entries);
     const clock = options.clock ?? makeRealClock();
     this.#peer = new Peer({
       raft: {
@@ -168,10 +170,15 @@ export class Raft {
 
   // ---- ports ---------------------------------------------------------------------------------------------
 
+  /**
+   * Steps a request into the peer and resolves with its reply once persisted. A killed instance answers
+   * `null` (labrpc reserves `undefined` for failed calls); the tester has removed it from the network by
+   * then, so the caller never sees that answer.
+   */
   async #handle(args: unknown): Promise<unknown> {
     const request = args as Request;
-    if (this.#dead || request.to !== this.#me) return undefined;
-    return this.#peer.handleRequest(request);
+    if (this.#dead || request.to !== this.#me) return null;
+    return (await this.#peer.handleRequest(request)) ?? null;
   }
 
   #send(message: Message): void {
@@ -191,15 +198,16 @@ export class Raft {
 
   #persist(update: StorageUpdate): void {
     if (this.#dead) return;
-    const changed = this.#store.apply(update);
+    const store = this.#store;
+    const changed = store.apply(update);
+    if (update.snapshot !== undefined) this.#writer.reset(asIndex(store.offset), store.entries);
+    else this.#writer.replaceFrom(update.entries);
     // The commit index alone is not worth a write: it is relearned from the leader after a restart.
     if (!changed.logChanged && !changed.termOrVoteChanged) return;
-    const store = this.#store;
-    const raftState = encodeRaftState({
-      hardState: store.hardState,
-      snapshotMeta: store.snapshot?.meta ?? { index: asIndex(0), term: asTerm(0) },
-      entries: store.entries,
-    });
+    const raftState = this.#writer.encode(
+      store.hardState,
+      store.snapshot?.meta ?? { index: asIndex(0), term: asTerm(0) },
+    );
     // The snapshot goes with every save: the persister's save replaces both, and must never lose it.
     this.#persister.save(raftState, store.snapshot?.data ?? null);
   }
