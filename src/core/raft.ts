@@ -80,6 +80,8 @@ export class RaftNode {
   #durableHardState: HardState;
   #lastSoftState: SoftState;
   #snapshotToApply: Snapshot | null = null;
+  /** Leader: proposals were appended since the last Ready and have not been sent yet. */
+  #appendPending = false;
 
   constructor(config: RaftConfig) {
     this.config = resolveConfig(config);
@@ -155,7 +157,8 @@ export class RaftNode {
     if (this.role !== "leader") return { accepted: false, reason: "not-leader", leader: this.leader };
     const index = asIndex(this.log.lastIndex() + 1);
     this.log.appendAtEnd([{ index, term: this.term, data }]);
-    broadcastAppend(this);
+    // Sent with the next Ready, so that proposals arriving together travel in one AppendEntries per follower.
+    this.#appendPending = true;
     return { accepted: true, index, term: this.term };
   }
 
@@ -252,6 +255,7 @@ export class RaftNode {
   hasReady(): boolean {
     if (this.#readyInFlight) return false;
     return (
+      this.#appendPending ||
       this.messages.length > 0 ||
       this.messagesAfterPersist.length > 0 ||
       this.log.unstableSnapshot !== null ||
@@ -266,6 +270,10 @@ export class RaftNode {
   ready(): Ready {
     assert(!this.#readyInFlight, "ready: the previous Ready has not been advanced");
     this.#readyInFlight = true;
+    if (this.#appendPending) {
+      this.#appendPending = false;
+      if (this.role === "leader") broadcastAppend(this);
+    }
     const hardState = this.hardState();
     const softState = this.softState();
     const snapshot = this.log.unstableSnapshot;

@@ -132,11 +132,14 @@ export class Peer {
     }, this.#options.tickMs);
   }
 
-  /** Starts the Ready loop unless it is already running. */
+  /**
+   * Starts the Ready loop unless it is already running. It starts one microtask later, so that a burst of
+   * inputs in one turn of the event loop (say, a client calling propose ten times) goes out as one Ready.
+   */
   #kick(): void {
     if (this.#running || this.#stopped || !this.node.hasReady()) return;
     this.#running = true;
-    void this.#runReadyLoop();
+    void Promise.resolve().then(() => this.#runReadyLoop());
   }
 
   async #runReadyLoop(): Promise<void> {
