@@ -1,4 +1,4 @@
-import { Packr } from "msgpackr";
+import { C1, Packr } from "msgpackr";
 
 /**
  * The wire and storage encoding: MessagePack through msgpackr (DESIGN.md §5). Plain objects, arrays, strings,
@@ -14,9 +14,24 @@ export function encode(value: unknown): Uint8Array {
   return new Uint8Array(packed);
 }
 
-/** Decodes bytes produced by {@link encode}; throws on malformed input. */
+/** Decodes bytes produced by {@link encode}; throws on malformed input (truncated, trailing or reserved bytes). */
 export function decode(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes);
+  const value = packr.unpack(bytes);
+  assertNoReservedByte(value);
+  return value;
+}
+
+/**
+ * msgpackr decodes 0xc1, the one byte MessagePack reserves as never used, to a marker object instead of
+ * failing; refuse it so malformed input always throws.
+ */
+function assertNoReservedByte(value: unknown): void {
+  if (value === C1) throw new Error("malformed MessagePack: reserved byte 0xc1");
+  if (Array.isArray(value)) {
+    for (const item of value) assertNoReservedByte(item);
+  } else if (typeof value === "object" && value !== null && !ArrayBuffer.isView(value)) {
+    for (const item of Object.values(value)) assertNoReservedByte(item);
+  }
 }
 
 /** A deep copy of `value` made by encoding and decoding it, as a network or disk round trip would. */

@@ -50,13 +50,16 @@ export function decodeRaftState(bytes: Uint8Array): PersistedRaftState {
   if (fields[0] !== RAFT_STATE_VERSION) {
     throw new Error(`persisted Raft state has unknown version ${String(fields[0])}`);
   }
-  const int = (position: number): number => {
+  const int = (position: number, min = 0): number => {
     const value = fields[position];
-    if (!Number.isSafeInteger(value))
-      throw new Error(`persisted Raft state: field ${position} is not an integer`);
+    if (!Number.isSafeInteger(value) || (value as number) < min) {
+      throw new Error(
+        `persisted Raft state: field ${position} is not an integer >= ${min}: ${String(value)}`,
+      );
+    }
     return value as number;
   };
-  const vote = int(2);
+  const vote = int(2, -1);
   const snapshotIndex = asIndex(int(4));
   const entries: Entry[] = [];
   for (let position = 6; position < fields.length; position += 2) {

@@ -73,9 +73,9 @@ export class RaftLog {
    * compacted indexes below the boundary and for indexes past the end.
    */
   term(index: LogIndex): Term | undefined {
-    if (index === 0) return asTerm(0);
     const offset = this.offset;
     if (index === offset) return this.snapshot?.meta.term ?? asTerm(0);
+    // Below the boundary (index 0 included, once there is a snapshot) the term is gone with the entries.
     if (index < offset || index > this.lastIndex()) return undefined;
     return this.#entries[index - offset - 1]?.term;
   }

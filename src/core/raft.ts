@@ -12,6 +12,7 @@ import {
   rejectStaleRequest,
 } from "./step-follower.ts";
 import {
+  announceCommit,
   broadcastAppend,
   broadcastHeartbeat,
   handleAppendReply,
@@ -82,6 +83,12 @@ export class RaftNode {
   #snapshotToApply: Snapshot | null = null;
   /** Leader: proposals were appended since the last Ready and have not been sent yet. */
   #appendPending = false;
+  /**
+   * Leader: the commit index advanced. Followers that can use it hear of it at the next tick, unless new
+   * entries (which carry the commit index too) reach them first: prompt without doubling the messages when
+   * proposals keep coming.
+   */
+  commitAnnouncePending = false;
 
   constructor(config: RaftConfig) {
     this.config = resolveConfig(config);
@@ -101,6 +108,10 @@ export class RaftNode {
   /** Advances logical time by one tick: followers and candidates count toward an election, leaders heartbeat. */
   tick(): void {
     if (this.role === "leader") {
+      if (this.commitAnnouncePending) {
+        this.commitAnnouncePending = false;
+        announceCommit(this);
+      }
       this.heartbeatElapsed++;
       if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
         this.heartbeatElapsed = 0;
@@ -274,6 +285,7 @@ export class RaftNode {
       this.#appendPending = false;
       if (this.role === "leader") broadcastAppend(this);
     }
+
     const hardState = this.hardState();
     const softState = this.softState();
     const snapshot = this.log.unstableSnapshot;

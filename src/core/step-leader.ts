@@ -40,8 +40,9 @@ export function broadcastHeartbeat(node: RaftNode): void {
         ) {
           progress.becomeProbe();
           maybeSendAppend(node, id, progress, true);
-        } else {
-          sendHeartbeat(node, id, progress.match);
+        } else if (!progress.repliedSinceHeartbeat) {
+          // A follower that answered us during the last interval has heard from us recently enough.
+          sendHeartbeat(node, id, progress);
         }
         break;
       case "snapshot":
@@ -50,11 +51,12 @@ export function broadcastHeartbeat(node: RaftNode): void {
           progress.becomeProbe();
           maybeSendAppend(node, id, progress, true);
         } else {
-          sendHeartbeat(node, id, node.log.offset);
+          sendHeartbeat(node, id, progress, node.log.offset);
         }
         break;
     }
     progress.madeProgress = false;
+    progress.repliedSinceHeartbeat = false;
     progress.behindAtLastHeartbeat = progress.match < node.log.lastIndex();
   }
 }
@@ -64,7 +66,10 @@ export function handleAppendReply(node: RaftNode, reply: AppendEntriesReply): vo
   const progress = node.progress.get(reply.from);
   if (progress === undefined) return;
   if (reply.success) {
-    if (progress.maybeUpdate(reply.matchIndex)) {
+    progress.repliedSinceHeartbeat = true;
+    const updated = progress.maybeUpdate(reply.matchIndex);
+    // A probe acknowledged at the match index we already knew (say 0, on an empty log) also ends probing.
+    if (updated || (progress.state === "probe" && reply.matchIndex === progress.match)) {
       switch (progress.state) {
         case "probe":
           progress.becomeReplicate();
@@ -76,7 +81,8 @@ export function handleAppendReply(node: RaftNode, reply: AppendEntriesReply): vo
           progress.inflights.freeTo(reply.matchIndex);
           break;
       }
-      maybeCommit(node);
+      if (updated) maybeCommit(node);
+      node.commitAnnouncePending = true;
     }
     maybeSendAppend(node, reply.from, progress, false);
     return;
@@ -101,7 +107,31 @@ export function handleSnapshotReply(node: RaftNode, reply: InstallSnapshotReply)
 export function maybeCommit(node: RaftNode): boolean {
   const candidate = majorityIndex(node.config.voters, (id) => node.progress.get(id)?.match ?? asIndex(0));
   if (candidate <= node.log.committed || node.log.term(candidate) !== node.term) return false;
-  return node.log.commitTo(candidate);
+  node.log.commitTo(candidate);
+  node.commitAnnouncePending = true;
+  return true;
+}
+
+/**
+ * Tells every replicating follower about a commit index it can use and has not heard of (see
+ * {@link maybeSendCommit}). Called on the leader's tick.
+ */
+export function announceCommit(node: RaftNode): void {
+  for (const [id, progress] of node.progress) {
+    if (id !== node.id) maybeSendCommit(node, id, progress);
+  }
+}
+
+/**
+ * Tells a replicating follower the commit index at once, rather than at the next heartbeat, when it holds
+ * entries committed beyond what it was last told, so it applies them sooner. The message sits at the
+ * follower's match index, which it is known to hold, so reordering with entries still in flight cannot make
+ * it fail the consistency check.
+ */
+function maybeSendCommit(node: RaftNode, to: NodeId, progress: Progress): void {
+  if (progress.state !== "replicate") return;
+  if (Math.min(node.log.committed, progress.match) <= progress.commitSent) return;
+  if (node.log.term(progress.match) !== undefined) sendHeartbeat(node, to, progress);
 }
 
 /**
@@ -133,6 +163,7 @@ function maybeSendAppend(node: RaftNode, to: NodeId, progress: Progress, evenIfE
     entries,
     leaderCommit: log.committed,
   });
+  progress.noteCommitSent(Math.min(log.committed, prevLogIndex + entries.length));
   const last = entries[entries.length - 1];
   if (progress.state === "replicate") {
     if (last !== undefined) {
@@ -144,9 +175,10 @@ function maybeSendAppend(node: RaftNode, to: NodeId, progress: Progress, evenIfE
   }
 }
 
-function sendHeartbeat(node: RaftNode, to: NodeId, at: LogIndex): void {
+function sendHeartbeat(node: RaftNode, to: NodeId, progress: Progress, at: LogIndex = progress.match): void {
   const prevLogTerm = node.log.term(at);
   assert(prevLogTerm !== undefined, () => `sendHeartbeat: no term at ${at}`);
+  progress.noteCommitSent(Math.min(node.log.committed, at));
   node.send({
     type: "AppendEntries",
     from: node.id,

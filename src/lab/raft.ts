@@ -51,7 +51,7 @@ export interface RaftOptions {
  * [300, 600) ms — above the paper's 150–300 ms because heartbeats are slower, yet short enough that a few
  * split votes still fit in the tester's 5 s.
  */
-export const LAB_TIMING = { tickMs: 20, heartbeatTicks: 5, electionTicks: 15 } as const;
+export const LAB_TIMING = { tickMs: 30, heartbeatTicks: 5, electionTicks: 15 } as const;
 
 /** The RPC names Raft's messages travel under: `Raft.RequestVote`, `Raft.AppendEntries`, `Raft.InstallSnapshot`. */
 const RPC_NAME: Record<Request["type"], string> = {

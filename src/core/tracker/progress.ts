@@ -23,6 +23,11 @@ export class Progress {
   pendingSnapshot: LogIndex = asIndex(0);
   /** In snapshot state: heartbeats since the snapshot was sent, to resend one that was lost. */
   heartbeatsSinceSnapshot = 0;
+  /**
+   * Whether the follower acknowledged an AppendEntries since the last heartbeat round: it has heard from us
+   * recently, so the next heartbeat can be skipped.
+   */
+  repliedSinceHeartbeat = false;
   /** Whether `match` advanced since the last heartbeat round. */
   madeProgress = false;
   /**
@@ -30,6 +35,12 @@ export class Progress {
    * whole heartbeat interval passed without an acknowledgement: something was lost, so re-probe.
    */
   behindAtLastHeartbeat = false;
+  /**
+   * The highest commit index the follower can have learned from what we sent it: a message tells it
+   * min(leaderCommit, last index the message covers). Lets the leader announce new commits only to those who
+   * can use them.
+   */
+  commitSent: LogIndex = asIndex(0);
   readonly inflights: Inflights;
 
   constructor(next: LogIndex, inflightMessagesMax: number) {
@@ -76,6 +87,10 @@ export class Progress {
     }
     if (this.next < index + 1) this.next = asIndex(index + 1);
     return updated;
+  }
+
+  noteCommitSent(index: number): void {
+    if (index > this.commitSent) this.commitSent = asIndex(index);
   }
 
   /** Whether the leader must hold back further AppendEntries to this follower for now. */
