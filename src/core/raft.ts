@@ -199,14 +199,22 @@ export class RaftNode {
 
   // ---- role changes ------------------------------------------------------------------------------------
 
+  /**
+   * Becomes a follower of `leader` (null if unknown) in `term`. The election timer keeps running: Figure 2
+   * restarts it only on hearing from the current leader or granting a vote, which the handlers of those
+   * messages do. Restarting it on every higher term would let a candidate with a stale log, campaigning
+   * again and again, hold off the election timeout of the one node that could win — a livelock found by
+   * Figure8Unreliable2C (seeds 285, 385, 572). A leader steps down with a fresh timer, since it was not
+   * counting.
+   */
   becomeFollower(term: Term, leader: NodeId | null): void {
+    if (this.role === "leader") this.#resetTimers();
     if (term > this.term) {
       this.term = term;
       this.vote = null;
     }
     this.role = "follower";
     this.leader = leader;
-    this.#resetTimers();
     this.votes.clear();
     this.progress.clear();
   }

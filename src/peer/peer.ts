@@ -104,14 +104,15 @@ export class Peer {
 
   /** Delivers a one-way message (a reply, or a request whose reply should go out through the transport). */
   receive(message: Message): void {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#accepts(message)) return;
     this.#guard(() => this.node.step(message));
     this.#kick();
   }
 
   /** Delivers a request and resolves with its reply once the state it reports is durable (undefined if stopped). */
   handleRequest(request: Request): Promise<Reply | undefined> {
-    if (this.#stopped) return Promise.resolve(undefined);
+    // The core answers every request it accepts; one it would ignore must not leave the caller waiting.
+    if (this.#stopped || !this.#accepts(request)) return Promise.resolve(undefined);
     const reply = new Promise<Reply | undefined>((resolve) => {
       const key = `${request.from}:${REPLY_TYPE[request.type]}`;
       const waiters = this.#waiting.get(key);
@@ -121,6 +122,11 @@ export class Peer {
     this.#guard(() => this.node.step(request));
     this.#kick();
     return reply;
+  }
+
+  /** Whether a message is for this node and from a member: anything else is dropped, not stepped. */
+  #accepts(message: Message): boolean {
+    return message.to === this.node.id && this.node.config.voters.includes(message.from);
   }
 
   #scheduleTick(): void {
