@@ -9,10 +9,12 @@ export interface RaftConfig {
   /** Every voting member, this node included (§5.1). */
   readonly voters: readonly NodeId[];
   /**
-   * Election timeout in ticks (§5.2). Each timeout is drawn uniformly from
-   * [electionTicks, 2 * electionTicks) so that split votes are rare (§9.3).
+   * Minimum election timeout in ticks (§5.2). Each timeout is drawn uniformly from
+   * [electionTicks, electionTicks + electionJitterTicks] so that split votes are rare (§9.3).
    */
   readonly electionTicks: number;
+  /** Width of the election timeout's random range in ticks; default electionTicks - 1, i.e. [T, 2T). */
+  readonly electionJitterTicks?: number;
   /** Heartbeat interval in ticks; must be well below `electionTicks`. */
   readonly heartbeatTicks: number;
   /** The seeded source of election jitter; the core never uses any other randomness. */
@@ -31,21 +33,56 @@ export interface RaftConfig {
    * lab interface turns it off.
    */
   readonly noopOnElection?: boolean;
+  /**
+   * TEST ONLY: makes the node deliberately wrong in one known way, so that tests can prove the simulator's
+   * checkers catch it (calibration). Never set outside tests; "none" (the default) is correct Raft.
+   */
+  readonly plantedBug?: PlantedBug;
 }
+
+/**
+ * The known-wrong variants the simulator must catch (see {@link RaftConfig.plantedBug}):
+ * - `commit-earlier-term`: commit any index a majority holds, even of an earlier term (breaks §5.4.2, Figure 8).
+ * - `vote-without-restriction`: grant votes without the up-to-date check (breaks §5.4.1).
+ * - `forget-vote`: never persist votedFor, so a restarted node can vote twice in a term.
+ * - `truncate-on-stale-append`: drop everything after an AppendEntries' entries, even entries that match
+ *   (a stale or reordered request then removes committed entries).
+ * - `ack-before-persist`: send vote grants and append acknowledgements before the state is durable.
+ */
+export type PlantedBug =
+  | "none"
+  | "commit-earlier-term"
+  | "vote-without-restriction"
+  | "forget-vote"
+  | "truncate-on-stale-append"
+  | "ack-before-persist";
+
+export const PLANTED_BUGS: readonly Exclude<PlantedBug, "none">[] = [
+  "commit-earlier-term",
+  "vote-without-restriction",
+  "forget-vote",
+  "truncate-on-stale-append",
+  "ack-before-persist",
+];
 
 /** The config with every default filled in. */
 export interface ResolvedRaftConfig extends Required<RaftConfig> {}
 
-export const DEFAULTS = {
+const DEFAULTS = {
   entriesPerMessageMax: 256,
   messageBytesMax: 1024 * 1024,
   inflightMessagesMax: 256,
   noopOnElection: true,
+  plantedBug: "none",
 } as const;
 
 /** Fills in defaults and checks the relations between settings; throws RangeError on nonsense. */
 export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
-  const resolved: ResolvedRaftConfig = { ...DEFAULTS, ...config };
+  const resolved: ResolvedRaftConfig = {
+    ...DEFAULTS,
+    electionJitterTicks: config.electionTicks - 1,
+    ...config,
+  };
   const positive = (name: string, value: number) => {
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new RangeError(`RaftConfig.${name} must be a positive integer, got ${value}`);
@@ -53,6 +90,11 @@ export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
   };
   positive("electionTicks", resolved.electionTicks);
   positive("heartbeatTicks", resolved.heartbeatTicks);
+  if (!Number.isSafeInteger(resolved.electionJitterTicks) || resolved.electionJitterTicks < 0) {
+    throw new RangeError(
+      `RaftConfig.electionJitterTicks must be a non-negative integer, got ${resolved.electionJitterTicks}`,
+    );
+  }
   positive("entriesPerMessageMax", resolved.entriesPerMessageMax);
   positive("messageBytesMax", resolved.messageBytesMax);
   positive("inflightMessagesMax", resolved.inflightMessagesMax);

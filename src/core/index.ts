@@ -1,5 +1,5 @@
 /** The Raft core: a pure, deterministic state machine. See DESIGN.md §2. */
-export { type RaftConfig, resolveConfig } from "./config.ts";
+export { PLANTED_BUGS, type PlantedBug, type RaftConfig, resolveConfig } from "./config.ts";
 export type {
   AppendEntries,
   AppendEntriesReply,

@@ -161,6 +161,16 @@ export class RaftLog {
     return asIndex(prevIndex + entries.length);
   }
 
+  /**
+   * TEST ONLY (planted bug `truncate-on-stale-append`): drops every entry after those the request covers,
+   * matching or not, as a naive `log = log[..prev] + entries` would. Committed entries go too; that is the
+   * point, so the usual assertion is bypassed.
+   */
+  truncateAfterForTest(prevIndex: LogIndex, entries: readonly Entry[]): void {
+    const end = prevIndex + entries.length;
+    if (end < this.lastIndex() && end >= this.offset) this.#truncateFrom(asIndex(end + 1));
+  }
+
   #truncateFrom(index: LogIndex): void {
     this.#entries.length = index - this.offset - 1;
     if (this.stableIndex >= index) this.stableIndex = asIndex(index - 1);

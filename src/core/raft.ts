@@ -65,7 +65,7 @@ export class RaftNode {
   electionElapsed = 0;
   /** Ticks since the last heartbeat round (leader). */
   heartbeatElapsed = 0;
-  /** This term's election timeout in ticks, in [electionTicks, 2 * electionTicks). */
+  /** This term's election timeout in ticks, in [electionTicks, electionTicks + electionJitterTicks]. */
   randomizedElectionTimeout: number;
   /** Candidate: votes received in this term (true granted, false refused). */
   readonly votes = new Map<NodeId, boolean>();
@@ -258,12 +258,13 @@ export class RaftNode {
 
   /** Queues a message: requests may leave at once, replies wait until the state they report is durable. */
   send(message: Message): void {
-    if (isRequest(message)) this.messages.push(message);
+    if (isRequest(message) || this.config.plantedBug === "ack-before-persist") this.messages.push(message);
     else this.messagesAfterPersist.push(message);
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    const vote = this.config.plantedBug === "forget-vote" ? null : this.vote;
+    return { term: this.term, vote, commit: this.log.committed };
   }
 
   softState(): SoftState {
@@ -372,8 +373,8 @@ export class RaftNode {
   }
 
   #drawElectionTimeout(): number {
-    const { electionTicks, random } = this.config;
-    return electionTicks + random.int(electionTicks);
+    const { electionTicks, electionJitterTicks, random } = this.config;
+    return electionTicks + random.int(electionJitterTicks + 1);
   }
 }
 

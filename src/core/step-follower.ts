@@ -13,7 +13,10 @@ import { asIndex, asTerm, type LogIndex } from "./types.ts";
 export function handleRequestVote(node: RaftNode, request: RequestVote): void {
   const canVote = node.vote === null || node.vote === request.from;
   // A node that follows a live leader of this term has voted in it already; the check above covers it.
-  const grant = canVote && node.log.isUpToDate(request.lastLogIndex, request.lastLogTerm);
+  const upToDate =
+    node.config.plantedBug === "vote-without-restriction" ||
+    node.log.isUpToDate(request.lastLogIndex, request.lastLogTerm);
+  const grant = canVote && upToDate;
   if (grant) {
     node.vote = request.from;
     // Granting a vote counts as hearing from a would-be leader: do not start a competing election right away.
@@ -57,6 +60,7 @@ export function handleAppendEntries(node: RaftNode, request: AppendEntries): voi
     rejectAppend(node, request, prevIndex);
     return;
   }
+  if (node.config.plantedBug === "truncate-on-stale-append") log.truncateAfterForTest(prevIndex, entries);
   const lastNew = log.appendAfter(prevIndex, entries);
   log.commitTo(asIndex(Math.min(request.leaderCommit, lastNew)));
   reply(node, request, { success: true, matchIndex: lastNew });

@@ -106,7 +106,8 @@ export function handleSnapshotReply(node: RaftNode, reply: InstallSnapshotReply)
  */
 export function maybeCommit(node: RaftNode): boolean {
   const candidate = majorityIndex(node.config.voters, (id) => node.progress.get(id)?.match ?? asIndex(0));
-  if (candidate <= node.log.committed || node.log.term(candidate) !== node.term) return false;
+  const anyTerm = node.config.plantedBug === "commit-earlier-term";
+  if (candidate <= node.log.committed || (!anyTerm && node.log.term(candidate) !== node.term)) return false;
   node.log.commitTo(candidate);
   node.commitAnnouncePending = true;
   return true;
