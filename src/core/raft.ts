@@ -173,8 +173,9 @@ export class RaftNode {
     return { accepted: true, index, term: this.term };
   }
 
-  /** Starts an election now (§5.2), as an election timeout would. */
+  /** Starts an election now (§5.2), as an election timeout would. A leader has nothing to campaign for. */
   campaign(): void {
+    if (this.role === "leader") return;
     this.becomeCandidate();
     const lastLogIndex = this.log.lastIndex();
     const lastLogTerm = this.log.lastTerm();

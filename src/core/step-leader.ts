@@ -82,6 +82,7 @@ export function handleAppendReply(node: RaftNode, reply: AppendEntriesReply): vo
           break;
       }
       if (updated) maybeCommit(node);
+      // Even without a new commit this follower may now hold entries committed before it acknowledged them.
       node.commitAnnouncePending = true;
     }
     maybeSendAppend(node, reply.from, progress, false);
@@ -179,7 +180,8 @@ function maybeSendAppend(node: RaftNode, to: NodeId, progress: Progress, evenIfE
 function sendHeartbeat(node: RaftNode, to: NodeId, progress: Progress, at: LogIndex = progress.match): void {
   const prevLogTerm = node.log.term(at);
   assert(prevLogTerm !== undefined, () => `sendHeartbeat: no term at ${at}`);
-  progress.noteCommitSent(Math.min(node.log.committed, at));
+  // Only a heartbeat at the match index is sure to be accepted (in snapshot state it may not be).
+  if (at === progress.match) progress.noteCommitSent(Math.min(node.log.committed, at));
   node.send({
     type: "AppendEntries",
     from: node.id,
