@@ -1,18 +1,24 @@
 /**
- * `tsraft lab`: runs the MIT 6.824 Lab 2 scenarios against tsraft's Raft, once per seed (printing the course's
- * lines) or as a sweep over many seeds (printing progress and a summary), in parallel worker processes.
+ * `tsraft lab`: runs the MIT 6.824 Lab 2 scenarios against tsraft's Raft, in parallel worker processes. With no
+ * selection (none of --run, --seed, --seeds, --clock) it makes the report: every scenario once with seed 1 on
+ * the virtual clock and then on the real clock, and our figures next to the course's reference figures.
+ * Otherwise it runs the selection once per seed (printing the course's lines and the comparison for that
+ * clock) or as a sweep over many seeds (printing progress and a summary).
  */
 import { writeFile } from "node:fs/promises";
-import { availableParallelism } from "node:os";
+import { availableParallelism, cpus, platform, release, totalmem } from "node:os";
 import { type Command, Option } from "commander";
 import {
+  allScenarios,
   type ClockMode,
   clockModeFromEnv,
   findScenarios,
   type LabScenario,
   replayCommand,
 } from "../lab/scenarios/index.ts";
+import { REFERENCE_FIGURES } from "../lab/scenarios/reference-figures.ts";
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./exit-status.ts";
+import { type ClockPass, comparisonLines, comparisonMarkdown, type MachineFacts } from "./lab-comparison.ts";
 import { type PoolOutcome, runPool } from "./lab-pool.ts";
 import type { LabJob, LabRunRecord } from "./lab-protocol.ts";
 import {
@@ -39,6 +45,15 @@ export interface LabOptions {
   readonly failFast: boolean;
   /** Where to write every result as JSON; `undefined` for nowhere. */
   readonly json: string | undefined;
+  /**
+   * The report: every scenario once with `seed` on the virtual clock, then (with `real`) on the real clock,
+   * and the comparison with the course's figures. `run`, `seeds` and `clock` are then ignored.
+   */
+  readonly report: boolean;
+  /** In a report, whether to make the real-clock pass too (`--no-real` skips it). */
+  readonly real: boolean;
+  /** Where to write the comparison as Markdown; `undefined` for nowhere. Not for sweeps. */
+  readonly reportFile: string | undefined;
 }
 
 /** The options as commander hands them over (camel-cased long names; absent when not given and no default). */
@@ -50,14 +65,27 @@ interface RawLabOptions {
   readonly clock?: ClockMode;
   readonly failFast?: true;
   readonly json?: string;
+  /** `--no-real` makes this false; true otherwise. */
+  readonly real: boolean;
+  readonly reportFile?: string;
 }
 
+/** The options that select what to run; giving any of them leaves the report for that selection. */
+const SELECTION_OPTIONS = ["run", "seed", "seeds", "clock"] as const;
+
 const HELP_AFTER = `
+With none of --run, --seed, --seeds, --clock, it makes the report: every scenario once with seed 1 on the
+virtual clock, then on the real clock (in parallel workers; a few minutes), then a table of our figures next
+to the course's published ones, the totals of each clock and the benchmark targets (figures: a missed target
+does not change the exit status). $TSRAFT_CLOCK applies only to selections.
+
 Examples:
-  tsraft lab                                  every scenario once, seed 1
-  tsraft lab --run 2B --seed 7                the 2B scenarios with seed 7
-  tsraft lab --run '^Backup2B$' --seeds 500   a sweep of seeds 1..500
-  tsraft lab --clock real --run 2A --jobs 1   on the system clock, one at a time
+  tsraft lab                                    the report, on both clocks (a few minutes)
+  tsraft lab --no-real                          the report on the virtual clock only (seconds)
+  tsraft lab --report-file docs/lab-report.md   the report, also written as Markdown
+  tsraft lab --run 2B --seed 7                  the 2B scenarios with seed 7, and their comparison
+  tsraft lab --run '^Backup2B$' --seeds 500     a sweep of seeds 1..500
+  tsraft lab --clock real --run 2A --jobs 1     on the system clock, one at a time
 
 A failure prints its seed and the command that replays it (exactly, on the virtual clock).
 Exit status: ${EXIT_OK} every run passed, ${EXIT_FAILURE} a run failed, ${EXIT_USAGE} usage error, ${EXIT_INTERRUPTED} interrupted.`;
@@ -91,11 +119,15 @@ export function registerLabCommand(program: Command): void {
     )
     .option("--fail-fast", "stop at the first failure")
     .option("--json <file>", "write every run's result to this file as JSON")
+    .option("--report-file <file>", "also write the comparison with the course's figures as Markdown")
+    .option("--no-real", "the report only: skip the real-clock pass")
     .addHelpText("after", HELP_AFTER)
     .action(async (raw: RawLabOptions, command: Command) => {
+      const report = SELECTION_OPTIONS.every((name) => command.getOptionValueSource(name) !== "cli");
       let clock: ClockMode;
       try {
-        clock = raw.clock ?? clockModeFromEnv(process.env.TSRAFT_CLOCK);
+        // The report runs both clocks whatever TSRAFT_CLOCK says.
+        clock = report ? "virtual" : (raw.clock ?? clockModeFromEnv(process.env.TSRAFT_CLOCK));
       } catch (error) {
         command.error(`error: ${error instanceof Error ? error.message : String(error)}`, {
           exitCode: EXIT_USAGE,
@@ -109,6 +141,9 @@ export function registerLabCommand(program: Command): void {
         clock,
         failFast: raw.failFast === true,
         json: raw.json,
+        report,
+        real: raw.real,
+        reportFile: raw.reportFile,
       });
       if (code === EXIT_INTERRUPTED) {
         // A run in this process cannot be cancelled and may hold the event loop open for a long while.
@@ -123,27 +158,42 @@ function defaultJobs(): number {
   return Math.max(1, availableParallelism());
 }
 
+/** One clock's pass: what the pool did and what it cost. */
+interface PassResult {
+  readonly outcome: PoolOutcome;
+  /** The pass's records, sorted by scenario (in the course's order) and seed. */
+  readonly records: readonly LabRunRecord[];
+  /** Runs that were planned. */
+  readonly planned: number;
+  readonly workers: number;
+  readonly wallMs: number;
+  /** Processor time of this process during the pass. */
+  readonly mainCpu: NodeJS.CpuUsage;
+}
+
 /**
  * Runs `tsraft lab` with parsed options, writing to stdout and stderr. Resolves to the exit status:
- * {@link EXIT_OK} iff every selected run passed.
+ * {@link EXIT_OK} iff every selected run passed (missed benchmark targets do not count: they are figures).
  */
 export async function runLab(options: LabOptions): Promise<number> {
-  const scenarios = findScenarios(options.run);
+  const scenarios = findScenarios(options.report ? undefined : options.run);
   if (scenarios.length === 0) {
     const names = findScenarios(undefined).map((scenario) => scenario.name);
     printErr(`tsraft lab: no scenario matches --run "${options.run ?? ""}". Scenarios: ${names.join(", ")}`);
     return EXIT_USAGE;
   }
-  const sweep = options.seeds !== undefined;
-  const seedCount = options.seeds ?? 1;
+  const sweep = !options.report && options.seeds !== undefined;
+  const seedCount = sweep ? (options.seeds ?? 1) : 1;
   if (options.seed + seedCount - 1 > SEED_MAX) {
     printErr(
       `tsraft lab: seeds must stay at most ${SEED_MAX}; --seed ${options.seed} --seeds ${seedCount} passes it`,
     );
     return EXIT_USAGE;
   }
-  const jobs = planJobs(scenarios, options.seed, seedCount, options.clock, !sweep);
-  const workers = Math.min(options.jobs, jobs.length);
+  if (sweep && options.reportFile !== undefined) {
+    printErr("tsraft lab: --report-file compares one run per test with the course's; it cannot take --seeds");
+    return EXIT_USAGE;
+  }
 
   const interrupt = new AbortController();
   const onSigint = (): void => {
@@ -152,12 +202,10 @@ export async function runLab(options: LabOptions): Promise<number> {
     interrupt.abort();
   };
   process.on("SIGINT", onSigint);
-
-  let outcome: PoolOutcome;
   try {
-    outcome = sweep
-      ? await runSweep(jobs, workers, options, interrupt.signal)
-      : await runOnce(jobs, workers, options, interrupt.signal);
+    return options.report
+      ? await runReport(scenarios, options, interrupt.signal)
+      : await runSelection(scenarios, options, sweep, seedCount, interrupt.signal);
   } catch (error) {
     // The pool itself broke (a worker could not start): no verdict on the code under test is possible.
     printErr(`tsraft lab: ${error instanceof Error ? error.message : String(error)}`);
@@ -165,38 +213,177 @@ export async function runLab(options: LabOptions): Promise<number> {
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
 
-  const names = scenarios.map((scenario) => scenario.name);
-  const records = sortRecords(outcome.records, names);
-  const mainCpu = process.cpuUsage();
-  // Since this process started (as process.cpuUsage counts): loading the TypeScript is part of the cost.
-  const wallMs = globalThis.performance.now();
-  const summary = summaryLines({
-    records,
-    planned: jobs.length,
-    scenarios: scenarios.length,
-    firstSeed: options.seed,
-    seedCount,
-    clock: options.clock,
-    workers,
-    stop: outcome.stop,
-    wallMs,
-    mainCpuMicros: mainCpu.user + mainCpu.system,
-    workerCpuMicros: outcome.workerCpu.user + outcome.workerCpu.system,
-    // A single-seed run has printed each failure where it happened; a sweep has printed nothing yet.
-    repeatFailures: sweep,
-  });
+/** The existing behaviour: the selected scenarios on one clock, once per seed or as a sweep. */
+async function runSelection(
+  scenarios: readonly LabScenario[],
+  options: LabOptions,
+  sweep: boolean,
+  seedCount: number,
+  signal: AbortSignal,
+): Promise<number> {
+  const pass = await runPass(scenarios, options, options.clock, sweep, seedCount, signal, null);
+  const { outcome, records } = pass;
+  const summary = passSummary(pass, scenarios.length, options, seedCount, options.clock, sweep);
   if (!sweep) summary.unshift(...briefFailures(records));
+  const names = scenarios.map((scenario) => scenario.name);
+  const wholeSuite = scenarios.length === allScenarios.length;
+  if (!sweep) {
+    for (const line of comparisonLines(
+      names,
+      [clockPass(options.clock, pass)],
+      REFERENCE_FIGURES,
+      wholeSuite,
+    ))
+      print(line);
+  }
   print("");
   for (const line of summary) print(line);
 
   if (options.json !== undefined) {
-    const written = await writeJson(options.json, options, records, outcome, wallMs, mainCpu);
+    const written = await writeJson(options.json, jsonPass(options, options.clock, seedCount, pass));
+    if (!written) return EXIT_USAGE;
+  }
+  if (!sweep && options.reportFile !== undefined) {
+    const passes = [clockPass(options.clock, pass)];
+    const written = await writeReport(options.reportFile, names, passes, wholeSuite, options.seed);
     if (!written) return EXIT_USAGE;
   }
   if (outcome.stop === "interrupted") return EXIT_INTERRUPTED;
-  const complete = outcome.stop === "done" && records.length === jobs.length;
-  return complete && records.every((record) => record.passed) ? EXIT_OK : EXIT_FAILURE;
+  return passPassed(pass) ? EXIT_OK : EXIT_FAILURE;
+}
+
+/**
+ * The report: every scenario once on the virtual clock, then (unless `--no-real`) once on the real clock, each
+ * pass printing the course's lines as they come; then the comparison with the course's figures.
+ */
+async function runReport(
+  scenarios: readonly LabScenario[],
+  options: LabOptions,
+  signal: AbortSignal,
+): Promise<number> {
+  const clocks: ClockMode[] = options.real ? ["virtual", "real"] : ["virtual"];
+  const workers = Math.min(options.jobs, scenarios.length);
+  const how = workers <= 1 ? "one after another in this process" : `in ${workers} parallel worker processes`;
+  print(
+    `tsraft lab: the report: every test once with seed ${options.seed} on the ${clocks.join(" clock, then on the ")} clock,` +
+      " then our figures next to the course's (--run, --seed, --seeds or --clock select runs instead)",
+  );
+  const results: PassResult[] = [];
+  let previousCpu: NodeJS.CpuUsage | null = null;
+  for (const clock of clocks) {
+    print("");
+    print(
+      clock === "real"
+        ? `== real clock: ${scenarios.length} tests ${how}; the course runs them one after another,` +
+            " which would take the sum of per-test times shown at the end =="
+        : `== virtual clock: ${scenarios.length} tests ${how} ==`,
+    );
+    const pass = await runPass(scenarios, options, clock, false, 1, signal, previousCpu);
+    previousCpu = process.cpuUsage();
+    results.push(pass);
+    const summary = passSummary(pass, scenarios.length, options, 1, clock, false);
+    print("");
+    // The verdict comes once, at the very end.
+    for (const line of [...briefFailures(pass.records), ...summary.slice(0, -1)]) print(line);
+    if (pass.outcome.stop !== "done") break;
+  }
+
+  const names = scenarios.map((scenario) => scenario.name);
+  const passes = results.map((pass, index) => clockPass(clocks[index] ?? "virtual", pass));
+  for (const line of comparisonLines(names, passes, REFERENCE_FIGURES, true)) print(line);
+  const passed = results.length === clocks.length && results.every(passPassed);
+  print("");
+  print(passed ? "PASS" : "FAIL");
+
+  if (options.json !== undefined) {
+    const report = {
+      mode: "report",
+      passes: results.map((pass, index) => jsonPass(options, clocks[index] ?? "virtual", 1, pass)),
+    };
+    if (!(await writeJson(options.json, report))) return EXIT_USAGE;
+  }
+  if (options.reportFile !== undefined) {
+    const written = await writeReport(options.reportFile, names, passes, true, options.seed);
+    if (!written) return EXIT_USAGE;
+  }
+  if (results.some((pass) => pass.outcome.stop === "interrupted")) return EXIT_INTERRUPTED;
+  return passed ? EXIT_OK : EXIT_FAILURE;
+}
+
+/**
+ * Runs the scenarios on one clock, once per seed or as a sweep. The wall and processor time of the first pass
+ * (`cpuBefore` null) count from this process's start, since loading the TypeScript is part of the cost; a
+ * later pass's count from `cpuBefore` and its own start.
+ */
+async function runPass(
+  scenarios: readonly LabScenario[],
+  options: LabOptions,
+  clock: ClockMode,
+  sweep: boolean,
+  seedCount: number,
+  signal: AbortSignal,
+  cpuBefore: NodeJS.CpuUsage | null,
+): Promise<PassResult> {
+  const started = cpuBefore === null ? 0 : globalThis.performance.now();
+  const jobs = planJobs(scenarios, options.seed, seedCount, clock, !sweep);
+  const workers = Math.min(options.jobs, jobs.length);
+  const outcome = sweep
+    ? await runSweep(jobs, workers, options, signal)
+    : await runOnce(jobs, workers, options, signal);
+  const names = scenarios.map((scenario) => scenario.name);
+  return {
+    outcome,
+    records: sortRecords(outcome.records, names),
+    planned: jobs.length,
+    workers,
+    wallMs: globalThis.performance.now() - started,
+    mainCpu: cpuBefore === null ? process.cpuUsage() : process.cpuUsage(cpuBefore),
+  };
+}
+
+/** The closing summary of a pass (its last line is the verdict, PASS or FAIL). */
+function passSummary(
+  pass: PassResult,
+  scenarioCount: number,
+  options: LabOptions,
+  seedCount: number,
+  clock: ClockMode,
+  sweep: boolean,
+): string[] {
+  return summaryLines({
+    records: pass.records,
+    planned: pass.planned,
+    scenarios: scenarioCount,
+    firstSeed: options.seed,
+    seedCount,
+    clock,
+    workers: pass.workers,
+    stop: pass.outcome.stop,
+    wallMs: pass.wallMs,
+    mainCpuMicros: pass.mainCpu.user + pass.mainCpu.system,
+    workerCpuMicros: pass.outcome.workerCpu.user + pass.outcome.workerCpu.system,
+    // A single-seed run has printed each failure where it happened; a sweep has printed nothing yet.
+    repeatFailures: sweep,
+  });
+}
+
+/** Whether a pass ran every planned run and every one passed. */
+function passPassed(pass: PassResult): boolean {
+  const complete = pass.outcome.stop === "done" && pass.records.length === pass.planned;
+  return complete && pass.records.every((record) => record.passed);
+}
+
+function clockPass(clock: ClockMode, pass: PassResult): ClockPass {
+  return {
+    clock,
+    records: pass.records,
+    workers: pass.workers,
+    wallMs: pass.wallMs,
+    mainCpuMicros: pass.mainCpu.user + pass.mainCpu.system,
+    workerCpuMicros: pass.outcome.workerCpu.user + pass.outcome.workerCpu.system,
+  };
 }
 
 /**
@@ -263,36 +450,69 @@ function briefFailures(records: readonly LabRunRecord[]): string[] {
   );
 }
 
-/** Writes the `--json` report; reports (and returns false) if it cannot. */
-async function writeJson(
-  path: string,
-  options: LabOptions,
-  records: readonly LabRunRecord[],
-  outcome: PoolOutcome,
-  wallMs: number,
-  mainCpu: NodeJS.CpuUsage,
-): Promise<boolean> {
-  const passed = records.filter((record) => record.passed).length;
-  const report = {
-    run: options.run ?? null,
+/** A pass's results as the `--json` file shows them. */
+function jsonPass(options: LabOptions, clock: ClockMode, seedCount: number, pass: PassResult): object {
+  const passed = pass.records.filter((record) => record.passed).length;
+  return {
+    run: options.report ? null : (options.run ?? null),
     firstSeed: options.seed,
-    seedCount: options.seeds ?? 1,
-    clock: options.clock,
+    seedCount,
+    clock,
     jobs: options.jobs,
-    stop: outcome.stop,
-    runs: records.length,
+    stop: pass.outcome.stop,
+    runs: pass.records.length,
     passed,
-    failed: records.length - passed,
-    wallMs,
-    cpuMicros: { main: mainCpu, workers: outcome.workerCpu },
-    results: records,
+    failed: pass.records.length - passed,
+    wallMs: pass.wallMs,
+    cpuMicros: { main: pass.mainCpu, workers: pass.outcome.workerCpu },
+    results: pass.records,
   };
+}
+
+/** Writes the `--json` report; reports (and returns false) if it cannot. */
+async function writeJson(path: string, report: object): Promise<boolean> {
+  return await writeOutput("--json", path, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** Writes the `--report-file` Markdown, with the machine it was measured on. */
+async function writeReport(
+  path: string,
+  names: readonly string[],
+  passes: readonly ClockPass[],
+  wholeSuite: boolean,
+  seed: number,
+): Promise<boolean> {
+  const markdown = comparisonMarkdown({
+    names,
+    passes,
+    reference: REFERENCE_FIGURES,
+    wholeSuite,
+    seed,
+    machine: machineFacts(),
+    command: ["tsraft", ...process.argv.slice(2)].join(" "),
+  });
+  return await writeOutput("--report-file", path, markdown);
+}
+
+function machineFacts(): MachineFacts {
+  return {
+    cpuModel: cpus()[0]?.model.trim() ?? "unknown processor",
+    cores: cpus().length,
+    totalMemoryBytes: totalmem(),
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Writes one of the output files; reports (and returns false) if it cannot. */
+async function writeOutput(option: string, path: string, text: string): Promise<boolean> {
   try {
-    await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(path, text);
     return true;
   } catch (error) {
     printErr(
-      `tsraft lab: cannot write --json ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      `tsraft lab: cannot write ${option} ${path}: ${error instanceof Error ? error.message : String(error)}`,
     );
     return false;
   }
