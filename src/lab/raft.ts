@@ -254,6 +254,9 @@ export class Raft {
         if (this.#dead) return;
         await this.#applyCh.send(message);
       }
+    } catch {
+      // The service closed applyCh: nobody will take another message, so stop delivering (as if killed).
+      this.#applyQueue.length = 0;
     } finally {
       this.#applying = false;
     }
