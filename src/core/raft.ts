@@ -14,10 +14,10 @@ import {
 import {
   announceCommit,
   broadcastAppend,
-  broadcastHeartbeat,
   handleAppendReply,
   handleSnapshotReply,
   maybeCommit,
+  tickFollowers,
 } from "./step-leader.ts";
 import { Progress } from "./tracker/progress.ts";
 import {
@@ -113,10 +113,9 @@ export class RaftNode {
         announceCommit(this);
       }
       this.heartbeatElapsed++;
-      if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
-        this.heartbeatElapsed = 0;
-        broadcastHeartbeat(this);
-      }
+      const round = this.heartbeatElapsed >= this.config.heartbeatTicks;
+      if (round) this.heartbeatElapsed = 0;
+      tickFollowers(this, round);
       return;
     }
     this.electionElapsed++;
@@ -261,6 +260,20 @@ export class RaftNode {
   send(message: Message): void {
     if (isRequest(message) || this.config.plantedBug === "ack-before-persist") this.messages.push(message);
     else this.messagesAfterPersist.push(message);
+    if (message.type === "AppendEntries" || message.type === "InstallSnapshot") {
+      const progress = this.progress.get(message.to);
+      if (progress !== undefined) progress.idleTicks = 0;
+    }
+  }
+
+  /**
+   * Restarts the election timer with a freshly drawn timeout, as Figure 2 asks on hearing from the current
+   * leader or granting a vote: a new random draw each time keeps nodes from staying in lockstep after a
+   * split vote.
+   */
+  restartElectionTimer(): void {
+    this.electionElapsed = 0;
+    this.randomizedElectionTimeout = this.#drawElectionTimeout();
   }
 
   hardState(): HardState {

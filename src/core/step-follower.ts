@@ -20,7 +20,7 @@ export function handleRequestVote(node: RaftNode, request: RequestVote): void {
   if (grant) {
     node.vote = request.from;
     // Granting a vote counts as hearing from a would-be leader: do not start a competing election right away.
-    node.electionElapsed = 0;
+    node.restartElectionTimer();
   }
   node.send({
     type: "RequestVoteReply",
@@ -123,7 +123,7 @@ function acceptLeader(node: RaftNode, leader: RaftNode["id"]): void {
   );
   if (node.role === "candidate") node.becomeFollower(node.term, leader);
   node.leader = leader;
-  node.electionElapsed = 0;
+  node.restartElectionTimer();
 }
 
 /** Rejects an AppendEntries whose consistency check failed at `prevIndex`, with the hints for fast backup. */

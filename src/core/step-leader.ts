@@ -18,46 +18,55 @@ export function broadcastAppend(node: RaftNode, options: { evenIfEmpty?: boolean
 }
 
 /**
- * One heartbeat round (§5.2). A probing follower gets its probe again; a replicating follower gets an empty
- * AppendEntries at its match index, unless it was behind at the last round and acknowledged nothing since, in
- * which case something was lost and it goes back to probing; a follower waiting for a snapshot gets a heartbeat,
- * and the snapshot again if it went unanswered for an election timeout.
+ * The leader's tick for its followers (§5.2). Every tick, a replicating follower that has not been sent
+ * anything for a heartbeat interval gets an empty AppendEntries at its match index. Once per heartbeat
+ * interval (`round`), the rest of the bookkeeping: a probing follower gets its probe again; a replicating
+ * follower that was behind at the last round and acknowledged nothing since lost something and goes back to
+ * probing, as does one whose next entries were compacted (it needs the snapshot); a follower waiting for a
+ * snapshot gets a heartbeat, and the snapshot again if it went unanswered for an election timeout.
  */
-export function broadcastHeartbeat(node: RaftNode): void {
+export function tickFollowers(node: RaftNode, round: boolean): void {
+  const { heartbeatTicks, electionTicks } = node.config;
   for (const [id, progress] of node.progress) {
     if (id === node.id) continue;
-    switch (progress.state) {
-      case "probe":
-        progress.probeSent = false;
-        maybeSendAppend(node, id, progress, true);
-        break;
-      case "replicate":
-        // Re-probe when a whole interval passed without an acknowledgement while behind (something was
-        // lost), or when the entries after its match index have been compacted (it needs the snapshot).
-        if (
-          (progress.behindAtLastHeartbeat && !progress.madeProgress) ||
-          node.log.term(progress.match) === undefined
-        ) {
-          progress.becomeProbe();
+    progress.idleTicks++;
+    if (round) {
+      switch (progress.state) {
+        case "probe":
+          progress.probeSent = false;
           maybeSendAppend(node, id, progress, true);
-        } else if (!progress.repliedSinceHeartbeat) {
-          // A follower that answered us during the last interval has heard from us recently enough.
-          sendHeartbeat(node, id, progress);
-        }
-        break;
-      case "snapshot":
-        progress.heartbeatsSinceSnapshot++;
-        if (progress.heartbeatsSinceSnapshot * node.config.heartbeatTicks >= node.config.electionTicks) {
-          progress.becomeProbe();
-          maybeSendAppend(node, id, progress, true);
-        } else {
-          sendHeartbeat(node, id, progress, node.log.offset);
-        }
-        break;
+          break;
+        case "replicate":
+          if (
+            (progress.behindAtLastHeartbeat && !progress.madeProgress) ||
+            node.log.term(progress.match) === undefined
+          ) {
+            progress.becomeProbe();
+            maybeSendAppend(node, id, progress, true);
+          }
+          break;
+        case "snapshot":
+          progress.heartbeatsSinceSnapshot++;
+          if (progress.heartbeatsSinceSnapshot * heartbeatTicks >= electionTicks) {
+            progress.becomeProbe();
+            maybeSendAppend(node, id, progress, true);
+          } else {
+            sendHeartbeat(node, id, progress, node.log.offset);
+          }
+          break;
+      }
+      progress.madeProgress = false;
+      progress.behindAtLastHeartbeat = progress.match < node.log.lastIndex();
     }
-    progress.madeProgress = false;
-    progress.repliedSinceHeartbeat = false;
-    progress.behindAtLastHeartbeat = progress.match < node.log.lastIndex();
+    if (progress.state === "replicate" && progress.idleTicks >= heartbeatTicks) {
+      if (node.log.term(progress.match) === undefined) {
+        // Its next entries were compacted since: it needs the snapshot, which probing will send.
+        progress.becomeProbe();
+        maybeSendAppend(node, id, progress, true);
+      } else {
+        sendHeartbeat(node, id, progress);
+      }
+    }
   }
 }
 
@@ -66,7 +75,6 @@ export function handleAppendReply(node: RaftNode, reply: AppendEntriesReply): vo
   const progress = node.progress.get(reply.from);
   if (progress === undefined) return;
   if (reply.success) {
-    progress.repliedSinceHeartbeat = true;
     const updated = progress.maybeUpdate(reply.matchIndex);
     // A probe acknowledged at the match index we already knew (say 0, on an empty log) also ends probing.
     if (updated || (progress.state === "probe" && reply.matchIndex === progress.match)) {

@@ -24,10 +24,11 @@ export class Progress {
   /** In snapshot state: heartbeats since the snapshot was sent, to resend one that was lost. */
   heartbeatsSinceSnapshot = 0;
   /**
-   * Whether the follower acknowledged an AppendEntries since the last heartbeat round: it has heard from us
-   * recently, so the next heartbeat can be skipped.
+   * Ticks since the leader last sent this follower anything. A replicating follower gets a heartbeat when it
+   * reaches heartbeatTicks, so it never goes longer than that without a message, and while entries or commit
+   * notices flow no heartbeat is needed at all.
    */
-  repliedSinceHeartbeat = false;
+  idleTicks = 0;
   /** Whether `match` advanced since the last heartbeat round. */
   madeProgress = false;
   /**
