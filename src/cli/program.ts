@@ -2,10 +2,10 @@
  * The `tsraft` command line: one commander program with a subcommand per task. Each subcommand lives in its
  * own file and registers itself here.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { EXIT_FAILURE } from "./exit-status.ts";
+import { runDemo } from "./demo.ts";
+import { registerFigure16Command } from "./figure16.ts";
 import { registerLabCommand } from "./lab.ts";
 import { positiveOption, seedOption } from "./parse.ts";
 
@@ -32,16 +32,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerLabCommand(program);
   registerDemoCommand(program);
+  registerFigure16Command(program);
   return program;
 }
 
-/** The demo's entry point, as `src/cli/demo.ts` exports it. */
-type RunDemo = (options: { seed: number; nodes: number }) => Promise<number>;
-
-/**
- * Adds `tsraft demo`. The demo is its own module, loaded only when asked for: it is large, and a build may
- * ship without it, in which case the command says so instead of failing every other command at startup.
- */
+/** Adds `tsraft demo` (also `npm start`). */
 function registerDemoCommand(program: Command): void {
   program
     .command("demo")
@@ -49,22 +44,6 @@ function registerDemoCommand(program: Command): void {
     .option("--seed <n>", "seed of the simulation (the same seed replays the same run)", seedOption, 1)
     .option("--nodes <n>", "number of Raft nodes", positiveOption, 5)
     .action(async (options: { seed: number; nodes: number }) => {
-      process.exitCode = await runDemoCommand(options);
+      process.exitCode = await runDemo({ seed: options.seed, nodes: options.nodes });
     });
-}
-
-async function runDemoCommand(options: { seed: number; nodes: number }): Promise<number> {
-  const url = new URL("./demo.ts", import.meta.url);
-  if (!existsSync(fileURLToPath(url))) {
-    process.stderr.write("tsraft demo: this copy of tsraft has no demo (src/cli/demo.ts is missing)\n");
-    return EXIT_FAILURE;
-  }
-  // A computed specifier, so the type checker does not require the file; its shape is checked below instead.
-  const module: unknown = await import(url.href);
-  const runDemo = typeof module === "object" && module !== null ? Reflect.get(module, "runDemo") : undefined;
-  if (typeof runDemo !== "function") {
-    process.stderr.write("tsraft demo: src/cli/demo.ts does not export a runDemo(options) function\n");
-    return EXIT_FAILURE;
-  }
-  return await (runDemo as RunDemo)({ seed: options.seed, nodes: options.nodes });
 }
