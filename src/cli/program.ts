@@ -8,6 +8,7 @@ import { runDemo } from "./demo.ts";
 import { registerFigure16Command } from "./figure16.ts";
 import { registerLabCommand } from "./lab.ts";
 import { positiveOption, seedOption } from "./parse.ts";
+import { registerSimCommand } from "./sim.ts";
 
 /** The package's version, read at run time: a JSON import would need a flag and warn on Node 20. */
 function packageVersion(): string {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerLabCommand(program);
   registerDemoCommand(program);
   registerFigure16Command(program);
+  registerSimCommand(program);
   return program;
 }
 

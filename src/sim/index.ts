@@ -29,5 +29,6 @@ export {
   type SimNetworkOptions,
 } from "./network.ts";
 export { SafetyChecker, SafetyViolation, sameBytes } from "./safety-checker.ts";
+export * from "./swarm/index.ts";
 export { formatGroup, formatTime, Timeline, type TimelineOptions } from "./timeline.ts";
 export { VirtualClock, type YieldToHost } from "./virtual-clock.ts";

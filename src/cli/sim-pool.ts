@@ -1,0 +1,279 @@
+/**
+ * Runs swarm seeds for `tsraft sim`, in this process or spread over forked worker processes (`sim-worker.ts`)
+ * that each ask for the next seed when they finish one. Modelled on the lab's pool (`lab-pool.ts`), with what
+ * a swarm needs on top: seeds are pulled one at a time from the caller (so a time budget or "stop above the
+ * first caught seed" can end the supply), and a run that hangs its process past a wall-clock limit is killed
+ * and reported with its seed, since a buggy core can spin forever without yielding.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { isMix, runSwarmSeed, type SwarmResult, type SwarmSettings } from "../sim/swarm/index.ts";
+
+/** One unit of work: run one seed with these settings. */
+export interface SimJob {
+  /** Position in the order jobs were handed out. */
+  readonly id: number;
+  readonly settings: SwarmSettings;
+}
+
+/** Processor time in microseconds, as `process.cpuUsage()` reports it. */
+export interface CpuTime {
+  readonly user: number;
+  readonly system: number;
+}
+
+/** Parent to worker: run this job, or exit. */
+export type ToSimWorker = { readonly type: "job"; readonly job: SimJob } | { readonly type: "stop" };
+
+/** Worker to parent: ready for a job, or a job's result (which also means "send me the next one"). */
+export type FromSimWorker =
+  | { readonly type: "ready" }
+  | {
+      readonly type: "result";
+      readonly id: number;
+      readonly result: SwarmResult;
+      readonly wallMs: number;
+      /** The worker's processor time since it started (cumulative). */
+      readonly cpu: CpuTime;
+    };
+
+/** How much of a dead worker's stderr is kept to explain its death (characters, from the end). */
+const STDERR_TAIL_CHARS_MAX = 4000;
+
+/** What to run and how. */
+export interface SimPoolOptions {
+  /** Worker processes; 1 runs in this process. */
+  readonly workers: number;
+  /** The next job, or undefined when there is none (for now: the pool asks again when a worker frees up). */
+  readonly next: () => SimJob | undefined;
+  /** Receives each finished run. */
+  readonly onResult: (job: SimJob, result: SwarmResult, wallMs: number) => void;
+  /** Receives each run that produced no result: its worker died, or it ran past `jobWallMsMax`. */
+  readonly onLost: (job: SimJob, reason: string, wallMs: number) => void;
+  /** Wall-clock milliseconds a worker may spend on one seed before it is killed. */
+  readonly jobWallMsMax: number;
+  /** Aborting stops handing out jobs and ends the workers (Ctrl-C). */
+  readonly signal?: AbortSignal;
+  /** The host's macrotask source, for runs in this process. */
+  readonly yieldToHost: (callback: () => void) => void;
+}
+
+/** How the pool stopped, and the workers' processor time. */
+export interface SimPoolOutcome {
+  readonly stop: "done" | "interrupted";
+  readonly workerCpu: CpuTime;
+}
+
+/** Runs jobs until `next` has none left and every run finished, or until interrupted. */
+export function runSimPool(options: SimPoolOptions): Promise<SimPoolOutcome> {
+  return options.workers <= 1 ? runInProcess(options) : runInWorkers(options);
+}
+
+async function runInProcess(options: SimPoolOptions): Promise<SimPoolOutcome> {
+  for (;;) {
+    if (options.signal?.aborted) return { stop: "interrupted", workerCpu: { user: 0, system: 0 } };
+    const job = options.next();
+    if (job === undefined) return { stop: "done", workerCpu: { user: 0, system: 0 } };
+    const started = globalThis.performance.now();
+    const result = await runSwarmSeed({ settings: job.settings, yieldToHost: options.yieldToHost });
+    options.onResult(job, result, globalThis.performance.now() - started);
+  }
+}
+
+/** One worker process and what it is doing. */
+interface Worker {
+  readonly child: ChildProcess;
+  current: { readonly job: SimJob; readonly sentAt: number; readonly timer: NodeJS.Timeout } | null;
+  started: boolean;
+  /** Set when this pool ended it on purpose, so its exit is not reported as a crash. */
+  dismissed: boolean;
+  cpu: CpuTime;
+  stderrTail: string;
+}
+
+function runInWorkers(options: SimPoolOptions): Promise<SimPoolOutcome> {
+  const workerPath = fileURLToPath(new URL("./sim-worker.ts", import.meta.url));
+  const tsxLoader = import.meta.resolve("tsx");
+  const workers = new Set<Worker>();
+  let finishedCpu: CpuTime = { user: 0, system: 0 };
+  let stopping = false;
+  let stop: SimPoolOutcome["stop"] = "done";
+
+  return new Promise<SimPoolOutcome>((resolve, reject) => {
+    let failed = false;
+    const fail = (error: Error): void => {
+      if (failed) return;
+      failed = true;
+      halt("interrupted");
+      reject(error);
+    };
+
+    const send = (worker: Worker, message: ToSimWorker): void => {
+      if (!worker.child.connected) return;
+      worker.child.send(message, (error) => {
+        if (error !== null) worker.stderrTail += `\n(send failed: ${error.message})`;
+      });
+    };
+
+    const dispatch = (worker: Worker): void => {
+      const job = stopping ? undefined : options.next();
+      if (job === undefined) {
+        worker.dismissed = true;
+        send(worker, { type: "stop" });
+        return;
+      }
+      const timer = setTimeout(() => timeOut(worker), options.jobWallMsMax);
+      worker.current = { job, sentAt: globalThis.performance.now(), timer };
+      send(worker, { type: "job", job });
+    };
+
+    /** A run took too long: report it, kill its worker (its exit spawns a replacement). */
+    const timeOut = (worker: Worker): void => {
+      const current = worker.current;
+      if (current === null) return;
+      worker.current = null;
+      options.onLost(
+        current.job,
+        `it ran for more than ${options.jobWallMsMax / 1000} s of wall time (a hang?); its worker was killed`,
+        globalThis.performance.now() - current.sentAt,
+      );
+      worker.child.kill("SIGKILL");
+    };
+
+    const halt = (reason: SimPoolOutcome["stop"]): void => {
+      if (stopping) return;
+      stopping = true;
+      stop = reason;
+      for (const worker of workers) {
+        worker.dismissed = true;
+        if (worker.current !== null) clearTimeout(worker.current.timer);
+        worker.child.kill();
+      }
+    };
+
+    const onMessage = (worker: Worker, message: FromSimWorker): void => {
+      switch (message.type) {
+        case "ready":
+          worker.started = true;
+          dispatch(worker);
+          return;
+        case "result": {
+          worker.cpu = message.cpu;
+          const current = worker.current;
+          if (current !== null && current.job.id === message.id) {
+            clearTimeout(current.timer);
+            worker.current = null;
+            options.onResult(current.job, message.result, message.wallMs);
+          }
+          if (!stopping) dispatch(worker);
+          return;
+        }
+        default:
+          message satisfies never;
+      }
+    };
+
+    const onExit = (worker: Worker, code: number | null, signal: NodeJS.Signals | null): void => {
+      workers.delete(worker);
+      finishedCpu = {
+        user: finishedCpu.user + worker.cpu.user,
+        system: finishedCpu.system + worker.cpu.system,
+      };
+      const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+      if (worker.dismissed) {
+        // Ended by this pool: nothing was lost.
+      } else if (!worker.started) {
+        fail(new Error(`a sim worker process could not start (${how}); see its error output above`));
+      } else {
+        const lost = worker.current;
+        if (lost !== null) {
+          clearTimeout(lost.timer);
+          const tail = worker.stderrTail.trim();
+          options.onLost(
+            lost.job,
+            `its worker process died (${how})${tail === "" ? "" : `; its stderr ended with:\n${tail}`}`,
+            globalThis.performance.now() - lost.sentAt,
+          );
+        }
+        if (!stopping) spawn();
+      }
+      if (workers.size === 0 && !failed) resolve({ stop, workerCpu: finishedCpu });
+    };
+
+    const spawn = (): void => {
+      const child = fork(workerPath, [], {
+        execArgv: ["--import", tsxLoader],
+        stdio: ["ignore", "inherit", "pipe", "ipc"],
+        serialization: "json",
+      });
+      const worker: Worker = {
+        child,
+        current: null,
+        started: false,
+        dismissed: false,
+        cpu: { user: 0, system: 0 },
+        stderrTail: "",
+      };
+      workers.add(worker);
+      child.stderr?.setEncoding("utf8");
+      child.stderr?.on("data", (chunk: string) => {
+        process.stderr.write(chunk);
+        worker.stderrTail = (worker.stderrTail + chunk).slice(-STDERR_TAIL_CHARS_MAX);
+      });
+      child.on("message", (message: unknown) => {
+        if (isFromSimWorker(message)) onMessage(worker, message);
+        else worker.stderrTail += "\n(malformed message from worker ignored)";
+      });
+      child.on("error", (error) => fail(new Error(`a sim worker process failed: ${error.message}`)));
+      // `close`, not `exit`: it comes after the worker's last messages and stderr have been read. A worker
+      // killed for running too long has had its run reported already and is replaced like a crashed one.
+      child.on("close", (code, signal) => onExit(worker, code, signal));
+    };
+
+    if (options.signal?.aborted) {
+      resolve({ stop: "interrupted", workerCpu: finishedCpu });
+      return;
+    }
+    options.signal?.addEventListener("abort", () => halt("interrupted"), { once: true });
+    for (let i = 0; i < options.workers; i++) spawn();
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+/** Checks a job's settings as they arrive over IPC (the channel carries `unknown`). */
+function isSettings(value: unknown): value is SwarmSettings {
+  return (
+    isObject(value) &&
+    typeof value.seed === "number" &&
+    typeof value.timeMs === "number" &&
+    (value.nodes === null || typeof value.nodes === "number") &&
+    Array.isArray(value.faults) &&
+    typeof value.mix === "string" &&
+    isMix(value.mix) &&
+    typeof value.plantedBug === "string"
+  );
+}
+
+/** Checks an IPC message from the parent. */
+export function isToSimWorker(value: unknown): value is ToSimWorker {
+  if (!isObject(value)) return false;
+  if (value.type === "stop") return true;
+  const job = value.job;
+  return value.type === "job" && isObject(job) && typeof job.id === "number" && isSettings(job.settings);
+}
+
+/** Checks an IPC message from a worker. */
+export function isFromSimWorker(value: unknown): value is FromSimWorker {
+  if (!isObject(value)) return false;
+  if (value.type === "ready") return true;
+  return (
+    value.type === "result" &&
+    typeof value.id === "number" &&
+    isObject(value.result) &&
+    typeof value.wallMs === "number" &&
+    isObject(value.cpu)
+  );
+}

@@ -1,0 +1,81 @@
+/**
+ * Whole-cluster deterministic simulation, swarm style (docs/simulation.md): one seed chooses a cluster, a
+ * fault mix and a schedule; real peers run on virtual time with honest simulated disks; checkers test every
+ * safety property after every event, then a liveness phase follows the heal. Pure, like the rest of `sim`.
+ */
+export { SwarmChecker, type SwarmCheckerOptions } from "./checker.ts";
+export { Client, commandText, decodeCommand, encodeCommand } from "./client.ts";
+export {
+  addToCoverage,
+  COVERAGE_ROWS,
+  type Coverage,
+  type CoverageRow,
+  coverageLines,
+  emptyCounts,
+  emptyCoverage,
+  type RunCounts,
+} from "./coverage.ts";
+export {
+  FAULT_KIND_DESCRIPTIONS,
+  FAULT_KINDS,
+  type FaultKind,
+  formatFaultKinds,
+  isFaultKind,
+  PARTITION_KINDS,
+  type PartitionKind,
+  parseFaultKinds,
+} from "./fault-kinds.ts";
+export { Nemesis } from "./nemesis.ts";
+export { NodeProcess, PAUSED_INPUTS_MAX } from "./node-process.ts";
+export { drawPartition, type Link, type PartitionShape } from "./partition-shapes.ts";
+export {
+  CLUSTER_SIZES,
+  describePlan,
+  ELECTION_TIMEOUT_MAX_MS,
+  FAULT_PHASE_MS_MAX,
+  isMix,
+  type LinkPlan,
+  MIXES,
+  type Mix,
+  planRun,
+  type SwarmPlan,
+  type SwarmSettings,
+  TICK_MS,
+} from "./plan.ts";
+export {
+  DEFAULT_TIME_MS,
+  defaultSettings,
+  mixForPlantedBug,
+  REPLAY_PREFIX,
+  replayCommand,
+} from "./replay.ts";
+export {
+  EVENT_WINDOW,
+  EVENTS_PER_VIRTUAL_MS_MAX,
+  LIVENESS_COMMIT_BOUND_MS,
+  LIVENESS_CONVERGE_BOUND_MS,
+  type LivenessTimes,
+  runSwarmSeed,
+  type SwarmResult,
+  type SwarmRunOptions,
+} from "./run-seed.ts";
+export { type CrashLoss, SimDisk, type TornWrite } from "./sim-disk.ts";
+export { type Envelope, HEALED_LINK, SwarmCluster, type SwarmClusterOptions } from "./swarm-cluster.ts";
+export {
+  type SwarmTraceEvent,
+  TRACE_FORMAT_VERSION,
+  type TracedDropReason,
+  type TracedMessage,
+  type TraceSink,
+  traceMessage,
+  traceTime,
+} from "./trace-events.ts";
+export {
+  formatViolation,
+  PROPERTIES,
+  PROPERTY_DESCRIPTIONS,
+  type Property,
+  type Violation,
+  type ViolationEvidence,
+} from "./violation.ts";
+export { EMPTY_PREFIX, type PrefixFingerprint, WrittenLog } from "./written-log.ts";
