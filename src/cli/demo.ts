@@ -294,7 +294,7 @@ class DemoClient {
       }
     }
     const gapMs = this.#random.intBetween(PROPOSE_EVERY_MS - 10, PROPOSE_EVERY_MS + 10);
-    this.#clock.setTimeout(() => this.#tick(), gapMs);
+    this.#clock.setTimer(() => this.#tick(), gapMs);
   }
 
   /** Finds the leader again; notes the change when it is a different node. */

@@ -93,8 +93,8 @@ export function makeRealClock(): Clock {
       new Promise<void>((resolve) => {
         setTimer(resolve, ms);
       }),
-    setTimeout: setTimer,
-    clearTimeout: (handle) => {
+    setTimer,
+    clearTimer: (handle) => {
       const hostHandle = timers.get(handle.id);
       if (hostHandle === undefined) return;
       timers.delete(handle.id);

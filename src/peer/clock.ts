@@ -1,4 +1,4 @@
-/** A handle for a timer set with {@link Clock.setTimeout}; pass it to {@link Clock.clearTimeout}. */
+/** A handle for a timer set with {@link Clock.setTimer}; pass it to {@link Clock.clearTimer}. */
 export interface TimerHandle {
   readonly id: number;
 }
@@ -16,7 +16,7 @@ export interface Clock {
   /** Resolves after `ms` milliseconds of this clock's time. */
   sleep(ms: number): Promise<void>;
   /** Calls `callback` once after `ms` milliseconds, unless cleared first. */
-  setTimeout(callback: () => void, ms: number): TimerHandle;
+  setTimer(callback: () => void, ms: number): TimerHandle;
   /** Cancels a timer; clearing a timer that already fired or was cleared does nothing. */
-  clearTimeout(handle: TimerHandle): void;
+  clearTimer(handle: TimerHandle): void;
 }

@@ -71,7 +71,7 @@ export class Peer {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#ticker !== null) this.#options.clock.clearTimeout(this.#ticker);
+    if (this.#ticker !== null) this.#options.clock.clearTimer(this.#ticker);
     this.#ticker = null;
     for (const waiters of this.#waiting.values()) for (const resolve of waiters) resolve(undefined);
     this.#waiting.clear();
@@ -130,7 +130,7 @@ export class Peer {
   }
 
   #scheduleTick(): void {
-    this.#ticker = this.#options.clock.setTimeout(() => {
+    this.#ticker = this.#options.clock.setTimer(() => {
       if (this.#stopped) return;
       this.#guard(() => this.node.tick());
       this.#kick();

@@ -497,17 +497,17 @@ class TrialWorld implements Clock {
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      this.setTimeout(resolve, ms);
+      this.setTimer(resolve, ms);
     });
   }
 
-  setTimeout(callback: () => void, ms: number): TimerHandle {
+  setTimer(callback: () => void, ms: number): TimerHandle {
     const id = this.#sequence++;
     this.#queue.push({ time: this.#now + Math.max(0, ms), sequence: id, action: callback });
     return { id };
   }
 
-  clearTimeout(handle: TimerHandle): void {
+  clearTimer(handle: TimerHandle): void {
     this.#cancelled.add(handle.id);
   }
 
@@ -675,7 +675,7 @@ class TrialWorld implements Clock {
       const writeMs = writes ? this.#diskWriteMs(slot) : 0;
       for (const message of rd.messages) this.#send(this.#withhold(message));
       if (writeMs > 0) {
-        this.setTimeout(() => {
+        this.setTimer(() => {
           if (!slot.up) return;
           this.#finish(slot, rd);
           this.#flush(slot);

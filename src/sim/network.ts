@@ -228,7 +228,7 @@ export class SimNetwork<M> {
           ? this.#random.intBetween(faults.delayMinMs, faults.delayMaxMs)
           : faults.delayMinMs;
       this.#counters.inFlight++;
-      this.#clock.setTimeout(() => {
+      this.#clock.setTimer(() => {
         this.#counters.inFlight--;
         this.#deliver(from, to, message);
       }, delayMs);

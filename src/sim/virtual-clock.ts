@@ -41,11 +41,11 @@ export class VirtualClock implements Clock {
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      this.setTimeout(resolve, ms);
+      this.setTimer(resolve, ms);
     });
   }
 
-  setTimeout(callback: () => void, ms: number): TimerHandle {
+  setTimer(callback: () => void, ms: number): TimerHandle {
     const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
     const id = this.#sequence++;
     this.#queue.push({ time: this.#now + delay, sequence: id, action: callback });
@@ -53,7 +53,7 @@ export class VirtualClock implements Clock {
     return { id };
   }
 
-  clearTimeout(handle: TimerHandle): void {
+  clearTimer(handle: TimerHandle): void {
     if (handle.id < this.#sequence) this.#cancelled.add(handle.id);
   }
 

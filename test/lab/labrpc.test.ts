@@ -122,10 +122,10 @@ async function within<T>(
 ): Promise<{ readonly done: true; readonly value: T } | { readonly done: false }> {
   let timer: TimerHandle | undefined;
   const timeout = new Promise<{ readonly done: false }>((resolve) => {
-    timer = clock.setTimeout(() => resolve({ done: false }), ms);
+    timer = clock.setTimer(() => resolve({ done: false }), ms);
   });
   const result = await Promise.race([promise.then((value) => ({ done: true as const, value })), timeout]);
-  if (timer !== undefined) clock.clearTimeout(timer);
+  if (timer !== undefined) clock.clearTimer(timer);
   return result;
 }
 
@@ -629,10 +629,10 @@ test("the virtual clock jumps straight to the next timer", async () => {
   const clock = makeVirtualClock();
   try {
     const order: number[] = [];
-    clock.setTimeout(() => order.push(2), 2000);
-    const cancelled = clock.setTimeout(() => order.push(0), 500);
-    clock.setTimeout(() => order.push(1), 1000);
-    clock.clearTimeout(cancelled);
+    clock.setTimer(() => order.push(2), 2000);
+    const cancelled = clock.setTimer(() => order.push(0), 500);
+    clock.setTimer(() => order.push(1), 1000);
+    clock.clearTimer(cancelled);
     await clock.sleep(10_000);
     assert.equal(clock.now(), 10_000);
     assert.deepEqual(order, [1, 2]);
@@ -645,10 +645,10 @@ test("real clock smoke test: time passes, timers fire and can be cleared, labrpc
   const clock = makeRealClock();
   assert.ok(clock.now() >= 0 && clock.now() < 50);
   let cancelledRan = false;
-  const cancelled = clock.setTimeout(() => {
+  const cancelled = clock.setTimer(() => {
     cancelledRan = true;
   }, 5);
-  clock.clearTimeout(cancelled);
+  clock.clearTimer(cancelled);
   const before = clock.now();
   await clock.sleep(20);
   assert.ok(clock.now() - before >= 15, `slept ${clock.now() - before} ms`);

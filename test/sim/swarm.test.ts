@@ -140,12 +140,12 @@ describe("NodeProcess", () => {
     try {
       const process = new NodeProcess(clock, 1200, (callback) => callback());
       const fired: number[] = [];
-      process.clock.setTimeout(() => fired.push(clock.now()), 10);
+      process.clock.setTimer(() => fired.push(clock.now()), 10);
       await clock.sleep(11);
       assert.equal(fired.length, 0, "10 ms at rate 1.2 is 12 ms");
       await clock.sleep(1);
       assert.deepEqual(fired, [12]);
-      process.clock.setTimeout(() => fired.push(clock.now()), 10);
+      process.clock.setTimer(() => fired.push(clock.now()), 10);
       process.pause();
       await clock.sleep(50);
       assert.deepEqual(fired, [12], "due at 24, but the process is stopped");

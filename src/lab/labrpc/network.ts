@@ -169,7 +169,7 @@ export class Network {
    */
   cleanup(): void {
     this.#cleanedUp = true;
-    for (const timer of this.#timers) this.#clock.clearTimeout(timer);
+    for (const timer of this.#timers) this.#clock.clearTimer(timer);
     this.#timers.clear();
     for (const call of [...this.#inFlight]) this.#settle(call, undefined);
   }
@@ -327,7 +327,7 @@ export class Network {
   }
 
   #setTimer(callback: () => void, ms: number): TimerHandle {
-    const handle = this.#clock.setTimeout(() => {
+    const handle = this.#clock.setTimer(() => {
       this.#timers.delete(handle);
       callback();
     }, ms);
@@ -337,7 +337,7 @@ export class Network {
 
   #clearTimer(handle: TimerHandle): void {
     this.#timers.delete(handle);
-    this.#clock.clearTimeout(handle);
+    this.#clock.clearTimer(handle);
   }
 
   #sleep(ms: number): Promise<void> {

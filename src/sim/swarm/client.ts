@@ -83,7 +83,7 @@ export class Client {
   }
 
   #scheduleBurst(): void {
-    this.#clock.setTimeout(
+    this.#clock.setTimer(
       () => {
         if (!this.#running) return;
         const count = this.#random.intBetween(1, this.#burstMax);

@@ -26,7 +26,7 @@ export {
   parseFaultKinds,
 } from "./fault-kinds.ts";
 export { Nemesis } from "./nemesis.ts";
-export { NodeProcess, PAUSED_INPUTS_MAX } from "./node-process.ts";
+export { NodeProcess, PAUSED_INPUTS_MAX } from "./node-runtime.ts";
 export { drawPartition, type Link, type PartitionShape } from "./partition-shapes.ts";
 export {
   CLUSTER_SIZES,

@@ -54,7 +54,7 @@ export class Nemesis {
     if (!this.#running || !this.#random.chance(this.#plan.strikeNewLeaderPercent, 100)) return;
     const { enabled } = this.#plan;
     const cluster = this.#cluster;
-    this.#clock.setTimeout(() => {
+    this.#clock.setTimer(() => {
       if (!this.#running || !cluster.isUp(id)) return;
       if (enabled.includes("isolate"))
         cluster.setPartition(drawPartition("isolate", cluster.ids, id, this.#random));
@@ -63,7 +63,7 @@ export class Nemesis {
   }
 
   #schedule(): void {
-    this.#clock.setTimeout(
+    this.#clock.setTimer(
       () => {
         if (!this.#running) return;
         this.#step();

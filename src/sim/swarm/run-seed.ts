@@ -177,7 +177,7 @@ class SwarmRun {
     this.#cluster.start();
     this.#client.start();
     this.#nemesis.start();
-    this.#clock.setTimeout(() => this.#heal(), settings.timeMs);
+    this.#clock.setTimer(() => this.#heal(), settings.timeMs);
     return promise;
   }
 
@@ -230,10 +230,10 @@ class SwarmRun {
     this.#healAt = this.#clock.now();
     this.#firstFreshCommand = this.#client.nextSeq;
     this.#emit({ t: traceTime(this.#healAt), kind: "heal-all", firstCommand: this.#firstFreshCommand });
-    this.#clock.setTimeout(() => {
+    this.#clock.setTimer(() => {
       if (this.#commitMs === null) this.#failLiveness(LIVENESS_COMMIT_BOUND_MS, "was committed");
     }, LIVENESS_COMMIT_BOUND_MS);
-    this.#clock.setTimeout(() => {
+    this.#clock.setTimer(() => {
       if (this.#convergeMs === null) this.#failLiveness(LIVENESS_CONVERGE_BOUND_MS, "reached every node");
     }, LIVENESS_CONVERGE_BOUND_MS);
   }

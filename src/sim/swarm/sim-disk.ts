@@ -87,7 +87,7 @@ export class SimDisk {
     const write: PendingWrite = { update, onSynced };
     this.#pending.push(write);
     const generation = this.#generation;
-    this.#clock.setTimeout(() => {
+    this.#clock.setTimer(() => {
       if (generation !== this.#generation) return;
       const oldest = this.#pending.shift();
       assert(oldest === write, "SimDisk: writes synced out of order");

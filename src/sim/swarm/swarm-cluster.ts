@@ -6,7 +6,7 @@ import { type LinkFaults, type NetworkEvent, SimNetwork } from "../network.ts";
 import type { SwarmChecker } from "./checker.ts";
 import { commandText } from "./client.ts";
 import type { RunCounts } from "./coverage.ts";
-import { NodeProcess } from "./node-process.ts";
+import { NodeProcess } from "./node-runtime.ts";
 import type { PartitionShape } from "./partition-shapes.ts";
 import {
   ELECTION_JITTER_TICKS,
@@ -74,7 +74,7 @@ interface ArmedCrash {
 /** One running incarnation of a node. */
 interface Live {
   readonly number: number;
-  readonly process: NodeProcess;
+  readonly runtime: NodeProcess;
   readonly peer: Peer;
 }
 
@@ -217,7 +217,7 @@ export class SwarmCluster {
 
   /** Whether node `id` is up and paused. */
   isPaused(id: NodeId): boolean {
-    return this.#node(id).live?.process.paused === true;
+    return this.#node(id).live?.runtime.paused === true;
   }
 
   /** The current partition, or null when every link is open. */
@@ -255,7 +255,7 @@ export class SwarmCluster {
     const target = this.leader();
     const live = target === null ? null : this.#node(target).live;
     if (target === null || live === null) return;
-    const queued = live.process.run(() => {
+    const queued = live.runtime.run(() => {
       const result = live.peer.propose(data);
       this.#emit({
         t: this.#now(),
@@ -267,7 +267,7 @@ export class SwarmCluster {
       });
       this.#checker.observe(target);
     }, true);
-    if (queued && live.process.paused) this.#counts.pausedInputs++;
+    if (queued && live.runtime.paused) this.#counts.pausedInputs++;
   }
 
   // ---- faults ------------------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ export class SwarmCluster {
     const { role, term } = raft;
     this.#counts.crashes++;
     if (role === "leader") this.#counts.leaderCrashes++;
-    live.process.kill();
+    live.runtime.kill();
     live.peer.stop();
     this.network.unregister(id);
     node.live = null;
@@ -306,7 +306,7 @@ export class SwarmCluster {
       torn: loss.torn === null ? null : { kept: loss.torn.keptEntries, of: loss.torn.ofEntries },
     });
     const incarnation = node.incarnations;
-    this.#clock.setTimeout(() => {
+    this.#clock.setTimer(() => {
       if (this.#faultPhase && node.live === null && node.incarnations === incarnation) this.restart(id);
     }, restartAfterMs);
   }
@@ -321,7 +321,7 @@ export class SwarmCluster {
     if (live === null || node.armed !== null) return;
     const armed = { timing, tear, restartAfterMs };
     node.armed = armed;
-    this.#clock.setTimeout(() => {
+    this.#clock.setTimer(() => {
       if (node.armed === armed && node.live === live && this.#faultPhase)
         this.crash(id, false, restartAfterMs);
     }, ARMED_CRASH_WAIT_MS);
@@ -338,12 +338,12 @@ export class SwarmCluster {
   /** Pauses node `id`'s process for `ms`; it resumes then (or at the heal, whichever is first). */
   pause(id: NodeId, ms: number): void {
     const live = this.#node(id).live;
-    if (live === null || live.process.paused) return;
+    if (live === null || live.runtime.paused) return;
     this.#counts.pauses++;
     if (live.peer.node.role === "leader") this.#counts.leaderPauses++;
-    live.process.pause();
+    live.runtime.pause();
     this.#emit({ t: this.#now(), kind: "pause", node: id, ms });
-    this.#clock.setTimeout(() => this.#resume(id, live), ms);
+    this.#clock.setTimer(() => this.#resume(id, live), ms);
   }
 
   /** Replaces the partition with `shape`. */
@@ -403,7 +403,7 @@ export class SwarmCluster {
     this.#frozen = true;
     for (const node of this.#nodes.values()) {
       if (node.live === null) continue;
-      node.live.process.kill();
+      node.live.runtime.kill();
       node.live.peer.stop();
     }
     this.#counts.messagesDuplicated = this.network.counters.duplicated;
@@ -475,7 +475,7 @@ export class SwarmCluster {
         if (nodeProcess.alive) this.#checker.nodeFailed(id, error);
       },
     });
-    const live: Live = { number, process: nodeProcess, peer };
+    const live: Live = { number, runtime: nodeProcess, peer };
     node.live = live;
     this.network.register(id, (envelope) => this.#arrive(id, live, envelope));
     if (number > 1) {
@@ -496,9 +496,9 @@ export class SwarmCluster {
   }
 
   #resume(id: NodeId, live: Live): void {
-    if (this.#node(id).live !== live || !live.process.paused) return;
-    const queued = live.process.queued;
-    live.process.resume();
+    if (this.#node(id).live !== live || !live.runtime.paused) return;
+    const queued = live.runtime.queued;
+    live.runtime.resume();
     this.#emit({ t: this.#now(), kind: "resume", node: id, queued });
   }
 
@@ -533,7 +533,7 @@ export class SwarmCluster {
           resolve();
           // After the peer's continuation (sending what waited for this write) has run: the next event.
           if (armed?.timing === "after-sync") {
-            this.#clock.setTimeout(() => {
+            this.#clock.setTimer(() => {
               if (node.live === live) this.crash(id, false, armed.restartAfterMs);
             }, 0);
           }
@@ -543,7 +543,7 @@ export class SwarmCluster {
       if (armed?.timing === "mid-write") {
         // Strictly before the sync: the write is in flight, not yet durable.
         const atMs = this.#crashRandom.int(Math.max(1, Math.floor(latencyMs * 1000))) / 1000;
-        this.#clock.setTimeout(() => {
+        this.#clock.setTimer(() => {
           if (node.live === live) this.crash(id, armed.tear, armed.restartAfterMs);
         }, atMs);
       }
@@ -622,16 +622,16 @@ export class SwarmCluster {
       return;
     }
     this.#counts.messagesHeld++;
-    this.#clock.setTimeout(() => this.network.send(from, to, envelope), holdMs);
+    this.#clock.setTimer(() => this.network.send(from, to, envelope), holdMs);
   }
 
   /** The network hands a message to node `id`'s process; it is handled now, or once the process resumes. */
   #arrive(id: NodeId, live: Live, envelope: Envelope): void {
-    const queued = live.process.run(() => this.#handle(id, live, envelope), true);
+    const queued = live.runtime.run(() => this.#handle(id, live, envelope), true);
     if (!queued) {
       this.#counts.overflowDrops++;
       this.#drop(envelope, "overflow");
-    } else if (live.process.paused) {
+    } else if (live.runtime.paused) {
       this.#counts.pausedInputs++;
     }
   }

@@ -38,11 +38,11 @@ export class NodeProcess {
     this.#rate = ratePerMille / 1000;
     this.#onTimer = onTimer;
     const setTimer = (callback: () => void, ms: number): TimerHandle =>
-      base.setTimeout(() => this.run(() => this.#onTimer(callback)), ms * this.#rate);
+      base.setTimer(() => this.run(() => this.#onTimer(callback)), ms * this.#rate);
     this.clock = {
       now: () => base.now(),
-      setTimeout: setTimer,
-      clearTimeout: (handle) => base.clearTimeout(handle),
+      setTimer: setTimer,
+      clearTimer: (handle) => base.clearTimer(handle),
       sleep: (ms) =>
         new Promise<void>((resolve) => {
           setTimer(resolve, ms);
@@ -105,7 +105,7 @@ export class NodeProcess {
   #scheduleDrain(): void {
     if (this.#drainScheduled) return;
     this.#drainScheduled = true;
-    this.#base.setTimeout(() => this.#drainOne(), 0);
+    this.#base.setTimer(() => this.#drainOne(), 0);
   }
 
   #drainOne(): void {
