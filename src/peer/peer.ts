@@ -151,7 +151,10 @@ export class Peer {
   async #runReadyLoop(): Promise<void> {
     try {
       while (!this.#stopped && this.node.hasReady()) {
-        await this.#handleReady(this.node.ready());
+        const rd = this.node.ready();
+        // hasReady() promised work; an empty Ready would loop forever without yielding, so it is a bug.
+        assert(!isEmptyReady(rd), "the core reported a Ready with nothing in it");
+        await this.#handleReady(rd);
       }
     } catch (error) {
       this.#fail(error);
@@ -211,4 +214,18 @@ export class Peer {
     this.stop();
     this.#options.onFatal?.(error);
   }
+}
+
+/** Whether a Ready asks for nothing at all. */
+function isEmptyReady(rd: Ready): boolean {
+  return (
+    rd.softState === undefined &&
+    rd.hardState === undefined &&
+    rd.snapshot === undefined &&
+    rd.snapshotToApply === undefined &&
+    rd.entries.length === 0 &&
+    rd.messages.length === 0 &&
+    rd.messagesAfterPersist.length === 0 &&
+    rd.committedEntries.length === 0
+  );
 }
