@@ -4,8 +4,6 @@
  * event loop: runs on the real clock must not steal each other's timer slots, and a run that crashes its
  * process (out of memory, a stray exception) loses only itself.
  */
-import { type ChildProcess, fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { runScenario, scenarioByName } from "../lab/scenarios/index.ts";
 import {
   type CpuTime,
@@ -17,9 +15,7 @@ import {
   type ToWorker,
   toRecord,
 } from "./lab-protocol.ts";
-
-/** How much of a dead worker's stderr is kept to explain its death (characters, from the end). */
-const STDERR_TAIL_CHARS_MAX = 4000;
+import { describeExit, forkWorker, stderrSuffix, type WorkerProcess } from "./worker-process.ts";
 
 /** Why a pool stopped: it ran every job, it stopped at the first failure, or it was interrupted. */
 export type PoolStop = "done" | "fail-fast" | "interrupted";
@@ -98,23 +94,10 @@ function abortPromise(signal: AbortSignal | undefined): Promise<null> {
   });
 }
 
-/** One worker process and what it is doing. */
-interface Worker {
-  readonly child: ChildProcess;
-  /** The job it is running, and when it was sent (for the wall time of a run lost with its worker). */
-  current: { readonly job: LabJob; readonly sentAt: number } | null;
-  /** Set once it has said `ready`: a worker that dies before that could not start at all. */
-  started: boolean;
-  /** Set when this pool stopped or killed it, so its exit is not reported as a crash. */
-  dismissed: boolean;
-  cpu: CpuTime;
-  stderrTail: string;
-}
+/** One worker process; `current` is the job it runs and when it was sent (for a run lost with its worker). */
+type Worker = WorkerProcess<{ readonly job: LabJob; readonly sentAt: number }>;
 
 function runInWorkers(options: PoolOptions): Promise<PoolOutcome> {
-  const workerPath = fileURLToPath(new URL("./lab-worker.ts", import.meta.url));
-  // Resolved from here, not from the working directory, so `tsraft lab` works from any directory.
-  const tsxLoader = import.meta.resolve("tsx");
   const records: LabRunRecord[] = [];
   const workers = new Set<Worker>();
   let finishedCpu: CpuTime = { user: 0, system: 0 };
@@ -196,7 +179,7 @@ function runInWorkers(options: PoolOptions): Promise<PoolOutcome> {
     const onExit = (worker: Worker, code: number | null, signal: NodeJS.Signals | null): void => {
       workers.delete(worker);
       finishedCpu = addCpu(finishedCpu, worker.cpu);
-      const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+      const how = describeExit(code, signal);
       if (worker.dismissed) {
         // Stopped by this pool: nothing was lost.
       } else if (!worker.started) {
@@ -217,34 +200,15 @@ function runInWorkers(options: PoolOptions): Promise<PoolOutcome> {
     };
 
     const spawn = (): void => {
-      const child = fork(workerPath, [], {
-        // Not this process's execArgv: that may hold --inspect or the tsx CLI's own flags.
-        execArgv: ["--import", tsxLoader],
-        stdio: ["ignore", "inherit", "pipe", "ipc"],
-        serialization: "json",
+      const worker: Worker = forkWorker({
+        module: "./lab-worker.ts",
+        kind: "lab",
+        isMessage: isFromWorker,
+        onMessage,
+        onError: fail,
+        onClose: onExit,
       });
-      const worker: Worker = {
-        child,
-        current: null,
-        started: false,
-        dismissed: false,
-        cpu: { user: 0, system: 0 },
-        stderrTail: "",
-      };
       workers.add(worker);
-      child.stderr?.setEncoding("utf8");
-      child.stderr?.on("data", (chunk: string) => {
-        // Pass it on (warnings matter) and keep the end of it, which explains a crash.
-        process.stderr.write(chunk);
-        worker.stderrTail = (worker.stderrTail + chunk).slice(-STDERR_TAIL_CHARS_MAX);
-      });
-      child.on("message", (message: unknown) => {
-        if (isFromWorker(message)) onMessage(worker, message);
-        else worker.stderrTail += "\n(malformed message from worker ignored)";
-      });
-      child.on("error", (error) => fail(new Error(`a lab worker process failed: ${error.message}`)));
-      // `close`, not `exit`: it comes after the worker's last messages and stderr have been read.
-      child.on("close", (code, signal) => onExit(worker, code, signal));
     };
 
     if (options.signal?.aborted) {
@@ -255,15 +219,6 @@ function runInWorkers(options: PoolOptions): Promise<PoolOutcome> {
     const count = Math.min(options.workers, options.jobs.length);
     for (let i = 0; i < count; i++) spawn();
   });
-}
-
-function stderrSuffix(worker: Worker): string {
-  const tail = worker.stderrTail.trim();
-  if (tail === "") return "";
-  return `; its stderr ended with:\n${tail
-    .split("\n")
-    .map((line) => `    ${line}`)
-    .join("\n")}`;
 }
 
 function addCpu(a: CpuTime, b: CpuTime): CpuTime {

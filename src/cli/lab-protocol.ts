@@ -5,6 +5,7 @@
  */
 import { type ClockMode, replayCommand, type ScenarioResult } from "../lab/scenarios/index.ts";
 import type { TestFigures } from "../lab/tester/config.ts";
+import type { CpuTime } from "./worker-process.ts";
 
 /** One lab run (one scenario, one seed) as plain data. */
 export interface LabRunRecord {
@@ -83,11 +84,7 @@ export interface LabJob {
   readonly lines: boolean;
 }
 
-/** Processor time in microseconds, as `process.cpuUsage()` reports it. */
-export interface CpuTime {
-  readonly user: number;
-  readonly system: number;
-}
+export type { CpuTime } from "./worker-process.ts";
 
 /** Parent to worker: run this job, or exit. */
 export type ToWorker = { readonly type: "job"; readonly job: LabJob } | { readonly type: "stop" };

@@ -5,9 +5,15 @@
  * first caught seed" can end the supply), and a run that hangs its process past a wall-clock limit is killed
  * and reported with its seed, since a buggy core can spin forever without yielding.
  */
-import { type ChildProcess, fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
+
 import { isMix, runSwarmSeed, type SwarmResult, type SwarmSettings } from "../sim/swarm/index.ts";
+import {
+  type CpuTime,
+  describeExit,
+  forkWorker,
+  stderrSuffix,
+  type WorkerProcess,
+} from "./worker-process.ts";
 
 /** One unit of work: run one seed with these settings. */
 export interface SimJob {
@@ -16,11 +22,7 @@ export interface SimJob {
   readonly settings: SwarmSettings;
 }
 
-/** Processor time in microseconds, as `process.cpuUsage()` reports it. */
-export interface CpuTime {
-  readonly user: number;
-  readonly system: number;
-}
+export type { CpuTime } from "./worker-process.ts";
 
 /** Parent to worker: run this job, or exit. */
 export type ToSimWorker = { readonly type: "job"; readonly job: SimJob } | { readonly type: "stop" };
@@ -36,9 +38,6 @@ export type FromSimWorker =
       /** The worker's processor time since it started (cumulative). */
       readonly cpu: CpuTime;
     };
-
-/** How much of a dead worker's stderr is kept to explain its death (characters, from the end). */
-const STDERR_TAIL_CHARS_MAX = 4000;
 
 /** What to run and how. */
 export interface SimPoolOptions {
@@ -80,20 +79,14 @@ async function runInProcess(options: SimPoolOptions): Promise<SimPoolOutcome> {
   }
 }
 
-/** One worker process and what it is doing. */
-interface Worker {
-  readonly child: ChildProcess;
-  current: { readonly job: SimJob; readonly sentAt: number; readonly timer: NodeJS.Timeout } | null;
-  started: boolean;
-  /** Set when this pool ended it on purpose, so its exit is not reported as a crash. */
-  dismissed: boolean;
-  cpu: CpuTime;
-  stderrTail: string;
-}
+/** One worker process; `current` is its seed, when it was sent, and the timer that kills a hung run. */
+type Worker = WorkerProcess<{
+  readonly job: SimJob;
+  readonly sentAt: number;
+  readonly timer: NodeJS.Timeout;
+}>;
 
 function runInWorkers(options: SimPoolOptions): Promise<SimPoolOutcome> {
-  const workerPath = fileURLToPath(new URL("./sim-worker.ts", import.meta.url));
-  const tsxLoader = import.meta.resolve("tsx");
   const workers = new Set<Worker>();
   let finishedCpu: CpuTime = { user: 0, system: 0 };
   let stopping = false;
@@ -179,7 +172,7 @@ function runInWorkers(options: SimPoolOptions): Promise<SimPoolOutcome> {
         user: finishedCpu.user + worker.cpu.user,
         system: finishedCpu.system + worker.cpu.system,
       };
-      const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+      const how = describeExit(code, signal);
       if (worker.dismissed) {
         // Ended by this pool: nothing was lost.
       } else if (!worker.started) {
@@ -188,10 +181,9 @@ function runInWorkers(options: SimPoolOptions): Promise<SimPoolOutcome> {
         const lost = worker.current;
         if (lost !== null) {
           clearTimeout(lost.timer);
-          const tail = worker.stderrTail.trim();
           options.onLost(
             lost.job,
-            `its worker process died (${how})${tail === "" ? "" : `; its stderr ended with:\n${tail}`}`,
+            `its worker process died (${how})${stderrSuffix(worker)}`,
             globalThis.performance.now() - lost.sentAt,
           );
         }
@@ -201,33 +193,17 @@ function runInWorkers(options: SimPoolOptions): Promise<SimPoolOutcome> {
     };
 
     const spawn = (): void => {
-      const child = fork(workerPath, [], {
-        execArgv: ["--import", tsxLoader],
-        stdio: ["ignore", "inherit", "pipe", "ipc"],
-        serialization: "json",
+      // A worker killed for running too long has had its run reported already and is replaced like a
+      // crashed one.
+      const worker: Worker = forkWorker({
+        module: "./sim-worker.ts",
+        kind: "sim",
+        isMessage: isFromSimWorker,
+        onMessage,
+        onError: fail,
+        onClose: onExit,
       });
-      const worker: Worker = {
-        child,
-        current: null,
-        started: false,
-        dismissed: false,
-        cpu: { user: 0, system: 0 },
-        stderrTail: "",
-      };
       workers.add(worker);
-      child.stderr?.setEncoding("utf8");
-      child.stderr?.on("data", (chunk: string) => {
-        process.stderr.write(chunk);
-        worker.stderrTail = (worker.stderrTail + chunk).slice(-STDERR_TAIL_CHARS_MAX);
-      });
-      child.on("message", (message: unknown) => {
-        if (isFromSimWorker(message)) onMessage(worker, message);
-        else worker.stderrTail += "\n(malformed message from worker ignored)";
-      });
-      child.on("error", (error) => fail(new Error(`a sim worker process failed: ${error.message}`)));
-      // `close`, not `exit`: it comes after the worker's last messages and stderr have been read. A worker
-      // killed for running too long has had its run reported already and is replaced like a crashed one.
-      child.on("close", (code, signal) => onExit(worker, code, signal));
     };
 
     if (options.signal?.aborted) {

@@ -1,14 +1,6 @@
 import { RAFT_ELECTION_TIMEOUT_MS as T } from "../tester/config.ts";
 import type { LabScenario } from "./scenario.ts";
 
-/** A random string of `length` URL-safe base64 characters, as the course's randstring makes them. */
-function randomString(random: { int(bound: number): number }, length: number): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  let text = "";
-  for (let i = 0; i < length; i++) text += alphabet[random.int(alphabet.length)];
-  return text;
-}
-
 /** Lab 2B: log replication. */
 export const lab2B: readonly LabScenario[] = [
   {
@@ -44,7 +36,7 @@ export const lab2B: readonly LabScenario[] = [
       const iters = 10;
       let sent = 0;
       for (let index = 2; index < iters + 2; index++) {
-        const cmd = randomString(cfg.random, 5000);
+        const cmd = cfg.randomString(5000);
         const xindex = await cfg.one(cmd, cfg.n, false);
         if (xindex !== index) cfg.fatal(`got index ${xindex} but expected ${index}`);
         sent += cmd.length;

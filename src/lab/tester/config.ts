@@ -165,7 +165,7 @@ export class Config {
   /** Starts or restarts server i from its saved state (the course's start1); it starts disconnected. */
   start1(i: number): void {
     this.crash1(i);
-    this.endnames[i] = Array.from({ length: this.n }, () => this.#randomString(20));
+    this.endnames[i] = Array.from({ length: this.n }, () => this.randomString(20));
     const ends: ClientEnd[] = [];
     for (let j = 0; j < this.n; j++) {
       const name = this.endnames[i]?.[j] as string;
@@ -521,7 +521,8 @@ export class Config {
     );
   }
 
-  #randomString(length: number): string {
+  /** A random string of `length` URL-safe characters, as the course's randstring makes them. */
+  randomString(length: number): string {
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let text = "";
     for (let k = 0; k < length; k++) text += alphabet[this.random.int(alphabet.length)];
