@@ -6,6 +6,8 @@ export type {
   InstallSnapshot,
   InstallSnapshotReply,
   Message,
+  ReadIndex,
+  ReadIndexReply,
   Reply,
   Request,
   RequestVote,
@@ -13,5 +15,6 @@ export type {
 } from "./messages.ts";
 export { isRequest } from "./messages.ts";
 export { type CompactResult, type ProposeResult, RaftNode } from "./raft.ts";
+export { READS_OUTSTANDING_MAX, type ReadIndexResult, type ReadState } from "./read-only.ts";
 export type { Ready } from "./ready.ts";
 export * from "./types.ts";

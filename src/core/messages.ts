@@ -1,9 +1,9 @@
 import type { Entry, LogIndex, NodeId, Term } from "./types.ts";
 
 /**
- * The messages of Figure 2 and §7, as one discriminated union. Every request gets exactly one reply, and
- * every reply carries enough to be understood on its own (which request it answers, the responder's term),
- * because the network may drop, duplicate and reorder them.
+ * The messages of Figure 2 and §7, and those of the thesis' ReadIndex (§6.4), as one discriminated union.
+ * Every request gets exactly one reply, and every reply carries enough to be understood on its own (which
+ * request it answers, the responder's term), because the network may drop, duplicate and reorder them.
  */
 export type Message =
   | RequestVote
@@ -11,7 +11,9 @@ export type Message =
   | AppendEntries
   | AppendEntriesReply
   | InstallSnapshot
-  | InstallSnapshotReply;
+  | InstallSnapshotReply
+  | ReadIndex
+  | ReadIndexReply;
 
 /** Messages that ask for a reply. */
 export type Request = RequestVote | AppendEntries | InstallSnapshot;
@@ -44,6 +46,11 @@ export interface AppendEntries extends Envelope {
   readonly prevLogTerm: Term;
   readonly entries: readonly Entry[];
   readonly leaderCommit: LogIndex;
+  /**
+   * The leader's read round when it sent this (thesis §6.4): an acknowledgement echoing round r proves the
+   * follower still took us for leader after every read of round r arrived. 0 before any read.
+   */
+  readonly readRound: number;
 }
 
 /**
@@ -64,6 +71,8 @@ export interface AppendEntriesReply extends Envelope {
   readonly conflictIndex: LogIndex;
   /** On rejection: the follower's last log index. */
   readonly lastLogIndex: LogIndex;
+  /** Echo of the request's readRound. */
+  readonly readRound: number;
 }
 
 /** Sent by the leader to a follower whose next entries it has compacted away (§7). Whole, not chunked. */
@@ -78,6 +87,23 @@ export interface InstallSnapshotReply extends Envelope {
   readonly type: "InstallSnapshotReply";
   /** The highest index the follower now shares with the leader (at least the snapshot's, if installed). */
   readonly matchIndex: LogIndex;
+}
+
+/**
+ * Sent by a follower to the leader to learn a read index for one of its clients' reads (thesis §6.4): the
+ * leader confirms its leadership as for its own reads and answers with its commit index at that moment.
+ */
+export interface ReadIndex extends Envelope {
+  readonly type: "ReadIndex";
+  /** Chosen by the follower; echoed in the reply. Unique among the follower's outstanding reads. */
+  readonly requestId: number;
+}
+
+/** The leader's answer to a {@link ReadIndex}: the follower may serve the read once it has applied `index`. */
+export interface ReadIndexReply extends Envelope {
+  readonly type: "ReadIndexReply";
+  readonly requestId: number;
+  readonly index: LogIndex;
 }
 
 /** True for the messages that expect a reply. */

@@ -10,10 +10,17 @@ export function majority(size: number): number {
   return Math.floor(size / 2) + 1;
 }
 
+/** The highest value that at least a majority of `voters` have reached (each voter's value counts for it). */
+export function majorityValue(voters: readonly NodeId[], reached: (id: NodeId) => number): number {
+  const values = voters.map(reached).sort((a, b) => b - a);
+  const value = values[majority(voters.length) - 1];
+  if (value === undefined) throw new RangeError("majorityValue: no voters");
+  return value;
+}
+
 /** The highest index that at least a majority of `voters` have reached (the commit candidate of §5.3). */
 export function majorityIndex(voters: readonly NodeId[], indexOf: (id: NodeId) => LogIndex): LogIndex {
-  const indexes = voters.map(indexOf).sort((a, b) => b - a);
-  return indexes[majority(voters.length) - 1] as LogIndex;
+  return majorityValue(voters, indexOf) as LogIndex;
 }
 
 export type VoteResult = "won" | "lost" | "pending";

@@ -3,6 +3,7 @@ import { type RaftConfig, type ResolvedRaftConfig, resolveConfig } from "./confi
 import { isRequest, type Message } from "./messages.ts";
 import { voteResult } from "./quorum.ts";
 import { RaftLog } from "./raft-log.ts";
+import { acceptRead, type ReadIndexResult, ReadOnlyState } from "./read-only.ts";
 import type { Ready } from "./ready.ts";
 import { handleVoteReply } from "./step-candidate.ts";
 import {
@@ -14,6 +15,7 @@ import {
 import {
   announceCommit,
   broadcastAppend,
+  broadcastHeartbeat,
   handleAppendReply,
   handleSnapshotReply,
   maybeCommit,
@@ -71,6 +73,8 @@ export class RaftNode {
   readonly votes = new Map<NodeId, boolean>();
   /** Leader: replication state of every voter, this node included. */
   readonly progress = new Map<NodeId, Progress>();
+  /** Leader: reads waiting for confirmation (thesis §6.4); any role: confirmed reads to hand out. */
+  readonly readOnly = new ReadOnlyState();
   /** Outgoing requests, sent before persisting. */
   messages: Message[] = [];
   /** Outgoing replies, sent only after persisting. */
@@ -157,6 +161,15 @@ export class RaftNode {
       case "InstallSnapshotReply":
         if (this.role === "leader") handleSnapshotReply(this, message);
         return;
+      case "ReadIndex":
+        // A refused read (too many outstanding) gets no answer: the follower's caller times out and retries.
+        if (this.role === "leader") acceptRead(this, message.requestId, message.from);
+        return;
+      case "ReadIndexReply":
+        if (this.role === "follower" && this.leader === message.from) {
+          this.readOnly.readStates.push({ requestId: message.requestId, index: message.index });
+        }
+        return;
       default:
         unreachable(message);
     }
@@ -170,6 +183,19 @@ export class RaftNode {
     // Sent with the next Ready, so that proposals arriving together travel in one AppendEntries per follower.
     this.#appendPending = true;
     return { accepted: true, index, term: this.term };
+  }
+
+  /**
+   * Asks for a read index (thesis §6.4): when it is confirmed, a {@link ReadState} with `requestId` comes out
+   * in a later Ready, and the caller may answer the read from its state machine once it has applied that
+   * index. A follower forwards the request to its leader. Reads that cannot be confirmed (the leader lost
+   * office, a message was lost) never come out: the caller needs a timeout.
+   */
+  readIndex(requestId: number): ReadIndexResult {
+    if (this.role === "leader") return acceptRead(this, requestId, this.id);
+    if (this.leader === null) return { accepted: false, reason: "no-leader" };
+    this.send({ type: "ReadIndex", from: this.id, to: this.leader, term: this.term, requestId });
+    return { accepted: true };
   }
 
   /** Starts an election now (§5.2), as an election timeout would. A leader has nothing to campaign for. */
@@ -213,6 +239,7 @@ export class RaftNode {
       this.term = term;
       this.vote = null;
     }
+    if (this.role !== "follower" || this.leader !== leader) this.readOnly.reset();
     this.role = "follower";
     this.leader = leader;
     this.votes.clear();
@@ -225,6 +252,7 @@ export class RaftNode {
     this.vote = this.id;
     this.role = "candidate";
     this.leader = null;
+    this.readOnly.reset();
     this.#resetTimers();
     this.votes.clear();
     this.progress.clear();
@@ -236,6 +264,7 @@ export class RaftNode {
     assert(this.role === "candidate", "becomeLeader: only a candidate can win");
     this.role = "leader";
     this.leader = this.id;
+    this.readOnly.reset();
     this.#resetTimers();
     this.votes.clear();
     const next = asIndex(this.log.lastIndex() + 1);
@@ -258,8 +287,11 @@ export class RaftNode {
 
   /** Queues a message: requests may leave at once, replies wait until the state they report is durable. */
   send(message: Message): void {
-    if (isRequest(message) || this.config.plantedBug === "ack-before-persist") this.messages.push(message);
-    else this.messagesAfterPersist.push(message);
+    if (!promisesDurability(message) || this.config.plantedBug === "ack-before-persist") {
+      this.messages.push(message);
+    } else {
+      this.messagesAfterPersist.push(message);
+    }
     if (message.type === "AppendEntries" || message.type === "InstallSnapshot") {
       const progress = this.progress.get(message.to);
       if (progress !== undefined) progress.idleTicks = 0;
@@ -290,6 +322,8 @@ export class RaftNode {
     if (this.#readyInFlight) return false;
     return (
       this.#appendPending ||
+      this.readOnly.roundPending ||
+      this.readOnly.readStates.length > 0 ||
       this.messages.length > 0 ||
       this.messagesAfterPersist.length > 0 ||
       this.log.unstableSnapshot !== null ||
@@ -308,6 +342,12 @@ export class RaftNode {
       this.#appendPending = false;
       if (this.role === "leader") broadcastAppend(this);
     }
+    if (this.readOnly.roundPending) {
+      // Start the round the reads taken on since the last Ready wait for: one heartbeat per follower.
+      this.readOnly.roundPending = false;
+      this.readOnly.round++;
+      if (this.role === "leader") broadcastHeartbeat(this);
+    }
 
     const hardState = this.hardState();
     const softState = this.softState();
@@ -321,11 +361,13 @@ export class RaftNode {
       messages: this.messages,
       messagesAfterPersist: this.messagesAfterPersist,
       committedEntries: this.log.committedToApply(),
+      readStates: this.readOnly.readStates,
     };
     this.#lastSoftState = softState;
     this.#lastReadyHardState = hardState;
     this.messages = [];
     this.messagesAfterPersist = [];
+    this.readOnly.readStates = [];
     this.#snapshotToApply = null;
     return rd;
   }
@@ -390,6 +432,18 @@ export class RaftNode {
     const { electionTicks, electionJitterTicks, random } = this.config;
     return electionTicks + random.int(electionJitterTicks + 1);
   }
+}
+
+/**
+ * Whether a message reports state that must be durable before it leaves (Figure 2: "respond to RPCs" after
+ * updating stable storage): vote grants, append and snapshot acknowledgements.
+ */
+function promisesDurability(message: Message): boolean {
+  return (
+    message.type === "RequestVoteReply" ||
+    message.type === "AppendEntriesReply" ||
+    message.type === "InstallSnapshotReply"
+  );
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

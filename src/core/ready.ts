@@ -1,4 +1,5 @@
 import type { Message } from "./messages.ts";
+import type { ReadState } from "./read-only.ts";
 import type { Entry, HardState, Snapshot, SoftState } from "./types.ts";
 
 /**
@@ -36,4 +37,9 @@ export interface Ready {
   readonly snapshotToApply?: Snapshot;
   /** Newly committed entries to apply, in index order, each handed out exactly once. */
   readonly committedEntries: readonly Entry[];
+  /**
+   * Reads confirmed since the last Ready (thesis §6.4): serve each once the state machine has applied its
+   * index. Unlike the rest, these need no persisting and may be acted on at once.
+   */
+  readonly readStates: readonly ReadState[];
 }

@@ -152,6 +152,7 @@ function reply(
     conflictTerm: asTerm(0),
     conflictIndex: asIndex(0),
     lastLogIndex: node.log.lastIndex(),
+    readRound: request.readRound,
     ...fields,
   });
 }

@@ -2,6 +2,7 @@ import { assert } from "../util/assert.ts";
 import type { AppendEntriesReply, InstallSnapshotReply } from "./messages.ts";
 import { majorityIndex } from "./quorum.ts";
 import type { RaftNode } from "./raft.ts";
+import { confirmReads, releaseEarlyReads } from "./read-only.ts";
 import type { Progress } from "./tracker/progress.ts";
 import { asIndex, type LogIndex, type NodeId } from "./types.ts";
 
@@ -14,6 +15,16 @@ import { asIndex, type LogIndex, type NodeId } from "./types.ts";
 export function broadcastAppend(node: RaftNode, options: { evenIfEmpty?: boolean } = {}): void {
   for (const [id, progress] of node.progress) {
     if (id !== node.id) maybeSendAppend(node, id, progress, options.evenIfEmpty ?? false);
+  }
+}
+
+/**
+ * Sends every follower an empty AppendEntries at once, to start a read round (thesis §6.4). A follower whose
+ * match index was compacted gets none; it cannot count toward this round until it has the snapshot.
+ */
+export function broadcastHeartbeat(node: RaftNode): void {
+  for (const [id, progress] of node.progress) {
+    if (id !== node.id && node.log.term(progress.match) !== undefined) sendHeartbeat(node, id, progress);
   }
 }
 
@@ -74,6 +85,11 @@ export function tickFollowers(node: RaftNode, round: boolean): void {
 export function handleAppendReply(node: RaftNode, reply: AppendEntriesReply): void {
   const progress = node.progress.get(reply.from);
   if (progress === undefined) return;
+  // Any answer in our term, success or not, shows the follower still took us for leader.
+  if (reply.readRound > progress.readRoundAcked) {
+    progress.readRoundAcked = reply.readRound;
+    confirmReads(node);
+  }
   if (reply.success) {
     const updated = progress.maybeUpdate(reply.matchIndex);
     // A probe acknowledged at the match index we already knew (say 0, on an empty log) also ends probing.
@@ -119,6 +135,7 @@ export function maybeCommit(node: RaftNode): boolean {
   if (candidate <= node.log.committed || (!anyTerm && node.log.term(candidate) !== node.term)) return false;
   node.log.commitTo(candidate);
   node.commitAnnouncePending = true;
+  releaseEarlyReads(node);
   return true;
 }
 
@@ -172,6 +189,7 @@ function maybeSendAppend(node: RaftNode, to: NodeId, progress: Progress, evenIfE
     prevLogTerm,
     entries,
     leaderCommit: log.committed,
+    readRound: node.readOnly.round,
   });
   progress.noteCommitSent(Math.min(log.committed, prevLogIndex + entries.length));
   const last = entries[entries.length - 1];
@@ -199,6 +217,7 @@ function sendHeartbeat(node: RaftNode, to: NodeId, progress: Progress, at: LogIn
     prevLogTerm,
     entries: [],
     leaderCommit: node.log.committed,
+    readRound: node.readOnly.round,
   });
 }
 

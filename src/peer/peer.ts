@@ -5,6 +5,8 @@ import {
   type ProposeResult,
   type RaftConfig,
   RaftNode,
+  type ReadIndexResult,
+  type ReadState,
   type Ready,
   type Reply,
   type Request,
@@ -25,6 +27,11 @@ export interface PeerOptions {
   readonly stateMachine: StateMachine;
   /** Called on every change of role, leader or term (for logs, timelines and tests). */
   readonly onSoftState?: (state: SoftState) => void;
+  /**
+   * Called with the reads the core confirmed (thesis §6.4): serve each once the state machine has applied
+   * its index. Called before the same Ready's entries are persisted or applied.
+   */
+  readonly onReadStates?: (states: readonly ReadState[]) => void;
   /** Called once if the peer stops because of an error (a failed write, a broken invariant). */
   readonly onFatal?: (error: unknown) => void;
 }
@@ -92,6 +99,14 @@ export class Peer {
     const result = this.#guard(() => this.node.propose(data));
     this.#kick();
     return result ?? { accepted: false, reason: "not-leader", leader: null };
+  }
+
+  /** Asks for a read index; the answer comes through `onReadStates`. See {@link RaftNode.readIndex}. */
+  readIndex(requestId: number): ReadIndexResult {
+    if (this.#stopped) return { accepted: false, reason: "no-leader" };
+    const result = this.#guard(() => this.node.readIndex(requestId));
+    this.#kick();
+    return result ?? { accepted: false, reason: "no-leader" };
   }
 
   /** Compacts the log through `index` into `data`; see {@link RaftNode.compact}. */
@@ -164,9 +179,10 @@ export class Peer {
   }
 
   async #handleReady(rd: Ready): Promise<void> {
-    const { transport, storage, stateMachine, onSoftState } = this.#options;
+    const { transport, storage, stateMachine, onSoftState, onReadStates } = this.#options;
     if (rd.softState !== undefined) onSoftState?.(rd.softState);
     for (const message of rd.messages) transport.send(message);
+    if (rd.readStates.length > 0) onReadStates?.(rd.readStates);
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
       await storage.save({
         ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
@@ -226,6 +242,7 @@ function isEmptyReady(rd: Ready): boolean {
     rd.entries.length === 0 &&
     rd.messages.length === 0 &&
     rd.messagesAfterPersist.length === 0 &&
-    rd.committedEntries.length === 0
+    rd.committedEntries.length === 0 &&
+    rd.readStates.length === 0
   );
 }

@@ -14,6 +14,7 @@ import {
   type Message,
   type NodeId,
   RaftNode,
+  type ReadState,
   type Ready,
   type Snapshot,
 } from "../../src/core/index.ts";
@@ -150,6 +151,8 @@ export class Cluster {
   readonly stores = new Map<NodeId, MemoryLogStore>();
   /** Entries each node's state machine applied since its last (re)start, in order. */
   readonly applied = new Map<NodeId, Entry[]>();
+  /** Reads each node confirmed (Ready.readStates), in order. */
+  readonly readStates = new Map<NodeId, ReadState[]>();
   /** Snapshots each node was told to load from its leader. */
   readonly snapshotsApplied = new Map<NodeId, Snapshot[]>();
   /** Messages sent and not yet delivered, oldest first. */
@@ -181,6 +184,7 @@ export class Cluster {
       this.nodes.set(id, newNode(id, this.ids, { ...options, initialState: initial }));
       this.applied.set(id, []);
       this.snapshotsApplied.set(id, []);
+      this.readStates.set(id, []);
     });
   }
 
@@ -228,6 +232,7 @@ export class Cluster {
     if (this.inFlight.has(id) || !node.hasReady()) return true;
     const rd = node.ready();
     this.network.push(...rd.messages);
+    this.readStates.get(id)?.push(...rd.readStates);
     if (this.crashBeforePersist(id, rd)) {
       this.restart(id);
       return false;

@@ -74,6 +74,7 @@ function appendEntries(
     prevLogTerm: asTerm(prevLogTerm),
     entries: sent,
     leaderCommit: asIndex(leaderCommit),
+    readRound: 0,
   };
 }
 
@@ -88,6 +89,7 @@ function appendReply(from: number, to: number, term: number, fields: Partial<App
     matchIndex: asIndex(0),
     conflictTerm: asTerm(0),
     conflictIndex: asIndex(0),
+    readRound: 0,
     lastLogIndex: asIndex(0),
     ...fields,
   };

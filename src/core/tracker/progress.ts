@@ -42,6 +42,8 @@ export class Progress {
    * can use them.
    */
   commitSent: LogIndex = asIndex(0);
+  /** The highest read round this follower has echoed in this term (see read-only.ts). */
+  readRoundAcked = 0;
   readonly inflights: Inflights;
 
   constructor(next: LogIndex, inflightMessagesMax: number) {

@@ -41,7 +41,14 @@ export type TracedMessage =
       readonly lastLogIndex: number;
     }
   | { readonly type: "InstallSnapshot"; readonly term: number; readonly lastIncludedIndex: number }
-  | { readonly type: "InstallSnapshotReply"; readonly term: number; readonly matchIndex: number };
+  | { readonly type: "InstallSnapshotReply"; readonly term: number; readonly matchIndex: number }
+  | { readonly type: "ReadIndex"; readonly term: number; readonly requestId: number }
+  | {
+      readonly type: "ReadIndexReply";
+      readonly term: number;
+      readonly requestId: number;
+      readonly index: number;
+    };
 
 /** Why a message was not handled by its receiver. */
 export type TracedDropReason = "loss" | "partition" | "down" | "overflow";
@@ -262,6 +269,10 @@ export function traceMessage(message: Message): TracedMessage {
       return { type: message.type, term: message.term, lastIncludedIndex: message.lastIncludedIndex };
     case "InstallSnapshotReply":
       return { type: message.type, term: message.term, matchIndex: message.matchIndex };
+    case "ReadIndex":
+      return { type: message.type, term: message.term, requestId: message.requestId };
+    case "ReadIndexReply":
+      return { type: message.type, term: message.term, requestId: message.requestId, index: message.index };
     default:
       return unreachable(message);
   }

@@ -1,0 +1,128 @@
+import { majorityValue } from "./quorum.ts";
+import type { RaftNode } from "./raft.ts";
+import type { LogIndex, NodeId } from "./types.ts";
+
+/**
+ * Linearizable reads without the log: the ReadIndex algorithm of the Raft thesis §6.4.
+ *
+ * A read may be served at the leader's commit index once the leader (1) has committed an entry of its own
+ * term, so its commit index is at least that of every earlier leader, and (2) has heard from a majority
+ * after the read arrived, so no newer leader existed at that moment. For (2) the leader numbers its
+ * heartbeat rounds: every AppendEntries carries the current round and every reply echoes it, and the reads
+ * of round r are confirmed once a majority has echoed r or later. A follower forwards its reads to the
+ * leader ({@link ReadIndex}) and serves them at the index the leader returns.
+ */
+
+/** A read the caller may serve once its state machine has applied `index` (thesis §6.4 step 4). */
+export interface ReadState {
+  /** The id the caller gave {@link RaftNode.readIndex}. */
+  readonly requestId: number;
+  readonly index: LogIndex;
+}
+
+/** The outcome of {@link RaftNode.readIndex}. */
+export type ReadIndexResult =
+  | { readonly accepted: true }
+  | { readonly accepted: false; readonly reason: "no-leader" | "too-many-reads" };
+
+/** A read the leader took on for itself or a follower (`from`), waiting for its round to be confirmed. */
+interface PendingRead {
+  readonly requestId: number;
+  readonly from: NodeId;
+  readonly index: LogIndex;
+  readonly round: number;
+}
+
+/** Reads waiting for the leader's first commit in its term (a read with no round yet). */
+interface EarlyRead {
+  readonly requestId: number;
+  readonly from: NodeId;
+}
+
+/** The leader's read bookkeeping; reset whenever the node changes role. */
+export class ReadOnlyState {
+  /** The current heartbeat round: the one every AppendEntries carries. */
+  round = 0;
+  /** Reads were taken on since the last round began: start a new round with the next Ready. */
+  roundPending = false;
+  /** Reads waiting for a confirmation, in round order. */
+  readonly pending: PendingRead[] = [];
+  /** Reads waiting for the first commit of this term. */
+  readonly early: EarlyRead[] = [];
+  /** Confirmed reads of this node's own callers, handed out with the next Ready. */
+  readStates: ReadState[] = [];
+
+  /** Reads this node holds and has not answered. */
+  get outstanding(): number {
+    return this.pending.length + this.early.length;
+  }
+
+  /** Forgets every read not yet confirmed (the node lost or changed role; its callers will time out). */
+  reset(): void {
+    this.round = 0;
+    this.roundPending = false;
+    this.pending.length = 0;
+    this.early.length = 0;
+  }
+}
+
+/** The most reads one node holds unanswered; more are refused rather than queued without bound. */
+export const READS_OUTSTANDING_MAX = 10_000;
+
+/** Takes on a read from this node's caller or a follower. */
+export function acceptRead(node: RaftNode, requestId: number, from: NodeId): ReadIndexResult {
+  const reads = node.readOnly;
+  if (reads.outstanding >= READS_OUTSTANDING_MAX) return { accepted: false, reason: "too-many-reads" };
+  if (node.log.term(node.log.committed) !== node.term) {
+    reads.early.push({ requestId, from });
+    return { accepted: true };
+  }
+  addPending(node, requestId, from);
+  return { accepted: true };
+}
+
+/** Called when the commit index advances: reads that waited for this term's first commit can go ahead. */
+export function releaseEarlyReads(node: RaftNode): void {
+  const reads = node.readOnly;
+  if (reads.early.length === 0 || node.log.term(node.log.committed) !== node.term) return;
+  for (const read of reads.early.splice(0)) addPending(node, read.requestId, read.from);
+}
+
+function addPending(node: RaftNode, requestId: number, from: NodeId): void {
+  const reads = node.readOnly;
+  reads.pending.push({ requestId, from, index: node.log.committed, round: reads.round + 1 });
+  reads.roundPending = true;
+  // A single voter is its own majority: nothing to wait for.
+  if (node.config.voters.length === 1) {
+    reads.round++;
+    reads.roundPending = false;
+    confirmReads(node);
+  }
+}
+
+/** Answers every pending read whose round a majority has acknowledged. */
+export function confirmReads(node: RaftNode): void {
+  const reads = node.readOnly;
+  if (reads.pending.length === 0) return;
+  const confirmed = majorityValue(node.config.voters, (id) =>
+    id === node.id ? reads.round : (node.progress.get(id)?.readRoundAcked ?? 0),
+  );
+  let done = 0;
+  for (const read of reads.pending) {
+    if (read.round > confirmed) break;
+    done++;
+    if (read.from === node.id) {
+      reads.readStates.push({ requestId: read.requestId, index: read.index });
+    } else {
+      node.send({
+        type: "ReadIndexReply",
+        from: node.id,
+        to: read.from,
+        term: node.term,
+        requestId: read.requestId,
+        index: read.index,
+      });
+    }
+  }
+  if (done > 0) reads.pending.splice(0, done);
+}
