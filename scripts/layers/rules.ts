@@ -100,7 +100,7 @@ export const LAYER_RULES: Readonly<Record<Layer, LayerRule>> = {
     banned: HOST_GLOBALS,
   },
   check: { layers: ["util"], packages: [], nodeBuiltins: false, banned: HOST_GLOBALS },
-  kv: { layers: ["core", "peer", "codec", "util"], packages: [], nodeBuiltins: false, banned: NONE },
+  kv: { layers: ["core", "peer", "codec", "util"], packages: [], nodeBuiltins: false, banned: HOST_GLOBALS },
   // The lab must run in a browser (the visualiser), so no Node built-ins here either.
   lab: {
     layers: ["core", "peer", "sim", "kv", "codec", "util"],
