@@ -1,0 +1,193 @@
+/**
+ * fast-check generators of valid Raft messages (every type, every field over its whole range, entries that
+ * satisfy the wire rules), shared by the codec tests and the transport tests.
+ */
+import fc from "fast-check";
+import {
+  type AppendEntries,
+  type AppendEntriesReply,
+  asIndex,
+  asNodeId,
+  asTerm,
+  type InstallSnapshot,
+  type InstallSnapshotReply,
+  type Message,
+  type ReadIndex,
+  type ReadIndexReply,
+  type RequestVote,
+  type RequestVoteReply,
+} from "../../../src/core/index.ts";
+
+/** Small numbers most of the time, the extremes of the safe range sometimes. */
+const natural = fc.oneof(
+  { weight: 4, arbitrary: fc.nat({ max: 1000 }) },
+  { weight: 1, arbitrary: fc.maxSafeNat() },
+  { weight: 1, arbitrary: fc.constant(Number.MAX_SAFE_INTEGER) },
+);
+
+const nodeIds = fc.tuple(natural, natural).filter(([from, to]) => from !== to);
+
+const envelope = fc.record({ ids: nodeIds, term: natural });
+
+const requestVote: fc.Arbitrary<RequestVote> = envelope.chain(({ ids, term }) =>
+  fc.record({ lastLogIndex: natural, lastLogTerm: fc.nat({ max: term }) }).map((fields) => ({
+    type: "RequestVote" as const,
+    from: asNodeId(ids[0]),
+    to: asNodeId(ids[1]),
+    term: asTerm(term),
+    lastLogIndex: asIndex(fields.lastLogIndex),
+    lastLogTerm: asTerm(fields.lastLogTerm),
+  })),
+);
+
+const requestVoteReply: fc.Arbitrary<RequestVoteReply> = fc
+  .record({ ids: nodeIds, term: natural, voteGranted: fc.boolean() })
+  .map(({ ids, term, voteGranted }) => ({
+    type: "RequestVoteReply" as const,
+    from: asNodeId(ids[0]),
+    to: asNodeId(ids[1]),
+    term: asTerm(term),
+    voteGranted,
+  }));
+
+/** Entry data: empty (no-op entries) or small, sometimes a few KiB. */
+const entryData = fc.oneof(
+  { weight: 5, arbitrary: fc.uint8Array({ maxLength: 32 }) },
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1000, maxLength: 4000 }) },
+);
+
+const appendEntries: fc.Arbitrary<AppendEntries> = envelope.chain(({ ids, term }) =>
+  fc
+    .record({
+      prevLogTerm: fc.nat({ max: term }),
+      entryTermOffsets: fc.array(fc.nat({ max: term }), { maxLength: 8 }),
+      leaderCommit: natural,
+      readRound: natural,
+    })
+    .chain(({ prevLogTerm, entryTermOffsets, leaderCommit, readRound }) => {
+      // Non-decreasing terms between prevLogTerm and the leader's term.
+      const terms = entryTermOffsets
+        .map((offset) => prevLogTerm + (offset % (term - prevLogTerm + 1)))
+        .sort((a, b) => a - b);
+      return fc
+        .record({
+          prevLogIndex: fc.nat({ max: Number.MAX_SAFE_INTEGER - terms.length }),
+          data: fc.array(entryData, { minLength: terms.length, maxLength: terms.length }),
+        })
+        .map(({ prevLogIndex, data }) => ({
+          type: "AppendEntries" as const,
+          from: asNodeId(ids[0]),
+          to: asNodeId(ids[1]),
+          term: asTerm(term),
+          prevLogIndex: asIndex(prevLogIndex),
+          prevLogTerm: asTerm(prevLogTerm),
+          entries: terms.map((entryTerm, k) => ({
+            index: asIndex(prevLogIndex + 1 + k),
+            term: asTerm(entryTerm),
+            data: data[k] ?? new Uint8Array(0),
+          })),
+          leaderCommit: asIndex(leaderCommit),
+          readRound,
+        }));
+    }),
+);
+
+const appendEntriesReply: fc.Arbitrary<AppendEntriesReply> = fc
+  .record({
+    ids: nodeIds,
+    term: natural,
+    success: fc.boolean(),
+    prevLogIndex: natural,
+    matchIndex: natural,
+    conflictTerm: natural,
+    conflictIndex: natural,
+    lastLogIndex: natural,
+    readRound: natural,
+  })
+  .map(({ ids, term, ...fields }) => ({
+    type: "AppendEntriesReply" as const,
+    from: asNodeId(ids[0]),
+    to: asNodeId(ids[1]),
+    term: asTerm(term),
+    success: fields.success,
+    prevLogIndex: asIndex(fields.prevLogIndex),
+    matchIndex: asIndex(fields.matchIndex),
+    conflictTerm: asTerm(fields.conflictTerm),
+    conflictIndex: asIndex(fields.conflictIndex),
+    lastLogIndex: asIndex(fields.lastLogIndex),
+    readRound: fields.readRound,
+  }));
+
+const installSnapshot: fc.Arbitrary<InstallSnapshot> = envelope.chain(({ ids, term }) =>
+  fc
+    .record({
+      lastIncludedIndex: natural,
+      lastIncludedTerm: fc.nat({ max: term }),
+      data: fc.uint8Array({ maxLength: 256 }),
+    })
+    .map((fields) => ({
+      type: "InstallSnapshot" as const,
+      from: asNodeId(ids[0]),
+      to: asNodeId(ids[1]),
+      term: asTerm(term),
+      lastIncludedIndex: asIndex(fields.lastIncludedIndex),
+      lastIncludedTerm: asTerm(fields.lastIncludedTerm),
+      data: fields.data,
+    })),
+);
+
+const installSnapshotReply: fc.Arbitrary<InstallSnapshotReply> = fc
+  .record({ ids: nodeIds, term: natural, matchIndex: natural })
+  .map(({ ids, term, matchIndex }) => ({
+    type: "InstallSnapshotReply" as const,
+    from: asNodeId(ids[0]),
+    to: asNodeId(ids[1]),
+    term: asTerm(term),
+    matchIndex: asIndex(matchIndex),
+  }));
+
+const readIndex: fc.Arbitrary<ReadIndex> = fc
+  .record({ ids: nodeIds, term: natural, requestId: natural })
+  .map(({ ids, term, requestId }) => ({
+    type: "ReadIndex" as const,
+    from: asNodeId(ids[0]),
+    to: asNodeId(ids[1]),
+    term: asTerm(term),
+    requestId,
+  }));
+
+const readIndexReply: fc.Arbitrary<ReadIndexReply> = fc
+  .record({ ids: nodeIds, term: natural, requestId: natural, index: natural })
+  .map(({ ids, term, requestId, index }) => ({
+    type: "ReadIndexReply" as const,
+    from: asNodeId(ids[0]),
+    to: asNodeId(ids[1]),
+    term: asTerm(term),
+    requestId,
+    index: asIndex(index),
+  }));
+
+/** Each message type's generator, by type name. */
+export const MESSAGE_ARBITRARIES = {
+  RequestVote: requestVote,
+  RequestVoteReply: requestVoteReply,
+  AppendEntries: appendEntries,
+  AppendEntriesReply: appendEntriesReply,
+  InstallSnapshot: installSnapshot,
+  InstallSnapshotReply: installSnapshotReply,
+  ReadIndex: readIndex,
+  ReadIndexReply: readIndexReply,
+} as const satisfies { [T in Message["type"]]: fc.Arbitrary<Extract<Message, { type: T }>> };
+
+/** Any valid message, every type equally likely. */
+export const messageArbitrary: fc.Arbitrary<Message> = fc.oneof(...Object.values(MESSAGE_ARBITRARIES));
+
+/** A message as plain data for deep comparison: byte arrays become number arrays, whatever their class. */
+export function comparable(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { bytes: Array.from(value) };
+  if (Array.isArray(value)) return value.map(comparable);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, comparable(inner)]));
+  }
+  return value;
+}
