@@ -1,5 +1,5 @@
 /**
- * `tsraft demo` (and `npm start`): a Raft cluster in the deterministic simulator, put through a leader crash,
+ * `tsraft demo` (and `npm run demo`): a Raft cluster in the deterministic simulator, put through a leader crash,
  * a partition that strands the next leader in a minority, a heal and a restart, narrated as a timeline and
  * finished with a check that every node ended up with the same log.
  */
@@ -83,7 +83,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     print(`tsraft demo: --nodes must be from ${DEMO_NODES_MIN} to ${DEMO_NODES_MAX}, got ${nodes}`);
     return EXIT_USAGE;
   }
-  const rerun = `npm start -- --seed ${seed}${nodes === 5 ? "" : ` --nodes ${nodes}`}`;
+  const rerun = `npm run demo -- --seed ${seed}${nodes === 5 ? "" : ` --nodes ${nodes}`}`;
   const clock = makeVirtualClock();
   try {
     printHeader(print, seed, nodes, rerun);

@@ -6,9 +6,13 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { runDemo } from "./demo.ts";
 import { registerFigure16Command } from "./figure16.ts";
+import { registerKvCommand } from "./kv.ts";
 import { registerLabCommand } from "./lab.ts";
 import { positiveOption, seedOption } from "./parse.ts";
+import { registerServeCommand } from "./serve.ts";
 import { registerSimCommand } from "./sim.ts";
+import { registerStatusCommand } from "./status.ts";
+import { registerUpCommand } from "./up.ts";
 
 /** The package's version, read at run time: a JSON import would need a flag and warn on Node 20. */
 function packageVersion(): string {
@@ -25,7 +29,7 @@ function packageVersion(): string {
 export function buildProgram(): Command {
   const program = new Command("tsraft")
     .description(
-      "Raft consensus in TypeScript: the MIT 6.824 Lab 2 tests, a demo, and (soon) a replicated key-value store",
+      "Raft consensus in TypeScript: a replicated key-value store, the MIT 6.824 lab tests, and a simulator",
     )
     .version(packageVersion())
     .showHelpAfterError("(run with --help for usage)")
@@ -35,10 +39,14 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerFigure16Command(program);
   registerSimCommand(program);
+  registerServeCommand(program);
+  registerUpCommand(program);
+  registerKvCommand(program);
+  registerStatusCommand(program);
   return program;
 }
 
-/** Adds `tsraft demo` (also `npm start`). */
+/** Adds `tsraft demo` (also `npm run demo`). */
 function registerDemoCommand(program: Command): void {
   program
     .command("demo")

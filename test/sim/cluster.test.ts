@@ -386,7 +386,7 @@ describe("demo", () => {
       once.lines.some((line) => /^check: all 5 logs agree on \d+ entries$/.test(line)),
       once.text,
     );
-    assert.ok(once.text.includes("npm start -- --seed 1"));
+    assert.ok(once.text.includes("npm run demo -- --seed 1"));
     assert.equal(once.text, twice.text);
     assert.notEqual(once.text, (await demo(2)).text);
   });
