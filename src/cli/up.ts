@@ -154,6 +154,7 @@ function reportEvent(id: number, line: string): void {
     console.log(`[node ${id}] ${line}`);
     return;
   }
-  const interesting = event.event === "role" || event.event === "snapshot" || (event.level ?? 0) >= 40;
+  const interesting =
+    event.event === "role" || event.event?.startsWith("snapshot") === true || (event.level ?? 0) >= 40;
   if (interesting && event.msg !== undefined) console.log(`[node ${id}] ${event.msg}`);
 }

@@ -71,6 +71,8 @@ export interface KvServiceOptions {
   readonly timestampMs: () => number;
   /** Called after each snapshot this node takes (for logs). */
   readonly onSnapshot?: (index: LogIndex, bytes: number) => void;
+  /** Called after the state machine was replaced by a snapshot from the leader (for logs). */
+  readonly onSnapshotInstalled?: (index: LogIndex, bytes: number) => void;
 }
 
 /** Most commands and reads waiting on one node at once; more are refused as overloaded. */
@@ -207,6 +209,7 @@ export class KvService {
       // Throws on a corrupt snapshot, which stops the peer: a replica must not carry on without its state.
       this.#machine = KvStateMachine.restore(fromLeader.data, this.#kvConfig);
       this.#trigger.snapshotTaken();
+      this.#options.onSnapshotInstalled?.(fromLeader.meta.index, fromLeader.data.length);
       // Entries our proposals were waiting on may now be covered by the snapshot: their outcome is unknown.
       for (const [index, waiter] of this.#commands) {
         if (index <= fromLeader.meta.index) this.#finishCommand(index, waiter, { error: "timeout" });

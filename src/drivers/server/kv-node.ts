@@ -117,7 +117,13 @@ export class KvNode {
       snapshotThresholdBytes: config.snapshotThresholdBytes,
       requestTimeoutMs: config.requestTimeoutMs,
       timestampMs: () => Date.now(),
-      onSnapshot: (index, bytes) => log.info({ event: "snapshot", index, bytes }, "snapshot taken"),
+      onSnapshot: (index, bytes) =>
+        log.info({ event: "snapshot", index, bytes }, `snapshot taken at index ${index}`),
+      onSnapshotInstalled: (index, bytes) =>
+        log.info(
+          { event: "snapshot-installed", index, bytes },
+          `installed the leader's snapshot at index ${index}`,
+        ),
     });
     this.#service = service;
 

@@ -73,7 +73,7 @@ describe("a cluster of real processes", { concurrency: false }, () => {
       `${value}7`,
       "a linearizable read through the restarted follower",
     );
-    assert.match(cluster.output.get(first) ?? "", /"event":"snapshot"|storage recovered/);
+    assert.match(cluster.output.get(first) ?? "", /"event":"snapshot-installed"/, "the install is logged");
   });
 
   test("nodes SIGKILLed in the middle of a write burst lose no acknowledged write", async () => {
