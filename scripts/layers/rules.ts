@@ -103,7 +103,7 @@ export const LAYER_RULES: Readonly<Record<Layer, LayerRule>> = {
   kv: { layers: ["core", "peer", "codec", "util"], packages: [], nodeBuiltins: false, banned: HOST_GLOBALS },
   // The lab must run in a browser (the visualiser), so no Node built-ins here either.
   lab: {
-    layers: ["core", "peer", "sim", "kv", "codec", "util"],
+    layers: ["core", "peer", "sim", "kv", "check", "codec", "util"],
     packages: [],
     nodeBuiltins: false,
     banned: NONE,
