@@ -59,7 +59,7 @@ const KEY_PREFIX = "bench-";
 
 if (CLIENTS_MAX > 256) throw new Error("bench: CLIENTS_MAX must stay well below the server's session limit");
 
-/** Read consistencies the benchmark offers (`log` reads go through the log and would need no benchmark flag). */
+/** Read consistencies the benchmark offers: linearizable (ReadIndex) reads, or a node's local, maybe stale, copy. */
 export type BenchConsistency = "linearizable" | "local";
 
 /** What one run of `tsraft bench` does. */
@@ -134,11 +134,13 @@ export function registerBenchCommand(program: Command): void {
       "--endpoints <list>",
       "comma-separated node API addresses (default: the ones `tsraft up` recorded in ./data, else 127.0.0.1:8001-8003)",
     )
-    .option(
-      "--concurrency <list>",
-      `operations in flight; a list like 1,64,256 runs one phase per value (each 1-${CONCURRENCY_MAX})`,
-      concurrencyListOption,
-      [64],
+    .addOption(
+      new Option(
+        "--concurrency <list>",
+        `operations in flight; a list like 1,64,256 runs one phase per value (each 1-${CONCURRENCY_MAX})`,
+      )
+        .argParser(concurrencyListOption)
+        .default([64], "64"),
     )
     .addOption(
       new Option("--ops <n>", "operations per phase").argParser(positiveOption).conflicts("duration"),
@@ -217,8 +219,9 @@ async function bench(
     return EXIT_FAILURE;
   }
 
-  const stop = interruptOnSigint();
   const showProgress = flags.progress && process.stderr.isTTY === true;
+  // With a progress bar the bar says that the run is stopping: a line written under it would be overwritten.
+  const stop = interruptOnSigint(!showProgress);
   const results: PhaseResult[] = [];
   try {
     for (const concurrency of settings.concurrency) {
@@ -232,10 +235,15 @@ async function bench(
   console.log(formatBenchTable(results));
   if (stop.requested) console.log("(interrupted: the phases above are partial or missing)");
   if (jsonPath !== undefined) {
-    writeFileSync(
-      jsonPath,
-      `${JSON.stringify(benchReport(settings, endpoints, nodeCount, results, stop.requested), null, 2)}\n`,
-    );
+    const report = benchReport(settings, endpoints, nodeCount, results, stop.requested);
+    try {
+      writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+    } catch (error) {
+      console.error(
+        `tsraft bench: could not write ${jsonPath}: ${error instanceof Error ? error.message : error}`,
+      );
+      return EXIT_FAILURE;
+    }
     console.log(`wrote ${jsonPath}`);
   }
   if (stop.requested) return EXIT_INTERRUPTED;
@@ -283,7 +291,7 @@ interface StopSignal {
   dispose(): void;
 }
 
-function interruptOnSigint(): StopSignal {
+function interruptOnSigint(announce: boolean): StopSignal {
   const state = {
     requested: false,
     dispose: () => {
@@ -293,9 +301,10 @@ function interruptOnSigint(): StopSignal {
   const onSigint = (): void => {
     if (state.requested) process.exit(EXIT_INTERRUPTED);
     state.requested = true;
-    process.stderr.write(
-      "\ntsraft bench: stopping after the operations in flight (Ctrl-C again to quit now)\n",
-    );
+    if (announce)
+      process.stderr.write(
+        "\ntsraft bench: stopping after the operations in flight (Ctrl-C again to quit now)\n",
+      );
   };
   process.on("SIGINT", onSigint);
   return state;
@@ -334,7 +343,7 @@ async function runPhase(
     !stop.requested &&
     performance.now() < endAt &&
     (settings.ops === null || recorder.started < settings.ops);
-  const progress = showProgress ? phaseProgress(concurrency, settings, recorder, startedAt) : null;
+  const progress = showProgress ? phaseProgress(concurrency, settings, recorder, startedAt, stop) : null;
   const phaseClients = clients.slice(0, clientsFor(concurrency));
   try {
     await Promise.all(
@@ -417,11 +426,12 @@ function phaseProgress(
   settings: BenchSettings,
   recorder: PhaseRecorder,
   startedAt: number,
+  stop: StopSignal,
 ): { stop(): void } {
   const bar = new SingleBar(
     {
       stream: process.stderr,
-      format: `concurrency ${concurrency} {bar} {percentage}% | {done} ops | {rate} ops/s | {errors} errors`,
+      format: `concurrency ${concurrency} {bar} {percentage}% | {done} ops | {rate} ops/s | {errors} errors{note}`,
     },
     Presets.shades_classic,
   );
@@ -429,7 +439,8 @@ function phaseProgress(
     const seconds = (performance.now() - startedAt) / 1000;
     const errors = [...recorder.errors.values()].reduce((sum, count) => sum + count, 0);
     const rate = seconds > 0 ? (recorder.finished / seconds).toFixed(0) : "0";
-    return { done: recorder.finished, rate, errors };
+    const note = stop.requested ? " | stopping (Ctrl-C again to quit now)" : "";
+    return { done: recorder.finished, rate, errors, note };
   };
   const fraction = (): number => {
     if (settings.ops !== null) return recorder.finished / settings.ops;
@@ -496,8 +507,8 @@ function describeRun(settings: BenchSettings, endpoints: readonly string[], node
       ? "writes only"
       : `${Math.round(settings.readRatio * 100)}% reads (${settings.consistency})`;
   return (
-    `tsraft bench: ${nodeCount} nodes at ${endpoints.join(", ")}; ${length}; ${mix}; ` +
-    `${settings.valueBytes}-byte values over ${settings.keys} keys`
+    `tsraft bench: ${nodeCount} nodes at ${endpoints.join(", ")}\n` +
+    `  ${length}; ${mix}; ${settings.valueBytes}-byte values over ${settings.keys} keys`
   );
 }
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { registerBenchCommand } from "./bench.ts";
 import { runDemo } from "./demo.ts";
 import { registerFigure16Command } from "./figure16.ts";
 import { registerKvCommand } from "./kv.ts";
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerUpCommand(program);
   registerKvCommand(program);
   registerStatusCommand(program);
+  registerBenchCommand(program);
   return program;
 }
 

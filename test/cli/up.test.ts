@@ -1,0 +1,132 @@
+/**
+ * `tsraft up` as a user runs it: it starts a local cluster and prints where it is, `tsraft kv` and `status`
+ * find it through its data directory, Ctrl-C (SIGINT) stops every node, and starting it again recovers the
+ * data.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { freePorts, poll } from "../drivers/server/process-cluster.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/tsraft.js", import.meta.url));
+
+/** Whether every port in `ports` can be listened on right now. */
+async function allFree(ports: readonly number[]): Promise<boolean> {
+  for (const port of ports) {
+    const server = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (ok) {
+      server.close();
+      await once(server, "close");
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** A base port such that base..base+2 and base+10..base+12 are free (peer and API ports of three nodes). */
+async function freeBase(): Promise<number> {
+  for (;;) {
+    const [probe = 0] = await freePorts(1);
+    const base = 20_000 + (probe % 40_000);
+    if (await allFree([0, 1, 2, 10, 11, 12].map((offset) => base + offset))) return base;
+  }
+}
+
+function startUp(
+  cwd: string,
+  peerPort: number,
+  apiPort: number,
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(
+    process.execPath,
+    [BIN, "up", "--peer-port", String(peerPort), "--api-port", String(apiPort)],
+    { cwd, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return { child, output: () => output };
+}
+
+/** Runs a `tsraft` command to completion without blocking this process's event loop (which reads `up`). */
+function cli(
+  cwd: string,
+  ...args: string[]
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, encoding: "utf8", timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const status = error === null ? 0 : typeof error.code === "number" ? error.code : null;
+        resolve({ status, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe("tsraft up", () => {
+  test("starts a cluster, stops it on Ctrl-C, and recovers its data on the next start", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "tsraft-up-"));
+    const peerPort = await freeBase();
+    const apiPort = peerPort + 10;
+    let up = startUp(cwd, peerPort, apiPort);
+    try {
+      await poll(
+        "the cluster to take a write",
+        async () => (await cli(cwd, "kv", "put", "color", "blue")).status === 0,
+      );
+      assert.match(up.output(), new RegExp(`node 1: API http://127\\.0\\.0\\.1:${apiPort}`));
+      assert.match(up.output(), /curl/);
+      const status = await cli(cwd, "status");
+      assert.equal(status.status, 0, status.stderr);
+      const rows = status.stdout
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/));
+      assert.equal(rows.length, 3, status.stdout);
+      assert.equal(
+        rows.filter((row) => row[2] === "leader").length,
+        1,
+        `exactly one leader:\n${status.stdout}`,
+      );
+
+      up.child.kill("SIGINT");
+      const [code] = (await once(up.child, "exit")) as [number | null];
+      assert.equal(code, 0, up.output());
+      assert.match(up.output(), /all nodes stopped/);
+      assert.notEqual(
+        (await cli(cwd, "kv", "get", "color", "--endpoints", `127.0.0.1:${apiPort}`)).status,
+        0,
+        "nothing answers",
+      );
+
+      up = startUp(cwd, peerPort, apiPort);
+      await poll(
+        "the restarted cluster to answer",
+        async () => (await cli(cwd, "kv", "get", "color")).stdout.trim() === "blue",
+      );
+    } finally {
+      up.child.kill("SIGINT");
+      if (up.child.exitCode === null) await once(up.child, "exit");
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
