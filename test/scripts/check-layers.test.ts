@@ -120,8 +120,12 @@ describe("layer rules: banned globals", () => {
     );
   });
 
+  it("rejects host clocks and timers in kv, which the simulator runs (DESIGN.md §3)", () => {
+    assertRejected("src/kv/server.ts", "export const t = Date.now();", '"Date" is banned in kv');
+    assertRejected("src/kv/server.ts", "setTimeout(() => {}, 1);", '"setTimeout" is banned in kv');
+  });
+
   it("allows the host globals in layers that are not pure", () => {
-    assertClean("src/kv/server.ts", "export const t = Date.now(); setTimeout(() => {}, 1);");
     assertClean("src/lab/tester.ts", "export async function f(): Promise<number> { return Date.now(); }");
     assertClean("src/drivers/clock.ts", "export const t = performance.now() + Date.now();");
   });
