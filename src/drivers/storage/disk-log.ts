@@ -49,8 +49,10 @@
  * save written before it started, so saves that arrive during a sync share the next one (group commit). A
  * save resolves only after the sync that covers it. Within a save: snapshot, then entries, then hard state.
  * The hard state of a batch of saves is written to its file only after the WAL fdatasync covering those
- * saves' entries has completed, and is then fdatasynced itself before they resolve: so a durable commit index
- * never refers to entries that are not durable, and a new term or vote is durable before its save resolves.
+ * saves' entries has completed, so a commit index on disk never refers to entries that are not durable. A new
+ * term or vote is fdatasynced before its save resolves; a change of the commit index alone is written but not
+ * synced, since a commit index lost in a crash is only relearned from the leader (Figure 2 keeps it volatile),
+ * and this spares one fdatasync per save in steady replication.
  * A snapshot save first waits for every earlier save to be synced; so does starting a new segment (after
  * fdatasyncing the old one), which is why damage in a segment other than the last can only be corruption.
  * Any failed write or sync poisons the log: that save and every queued or later one reject with code "io",
@@ -406,7 +408,10 @@ export class DiskLog implements LogStorage {
   #snapshotIndex: number;
   readonly #hardStateHandle: FileHandle;
   readonly #hardStatePath: string;
+  /** The last hard state whose term and vote were fdatasynced (its commit index may be older than written). */
   #durableHardState: HardState;
+  /** The last hard state written to a slot, synced or not. */
+  #writtenHardState: HardState;
   #hardStateSequence: number;
 
   /** Use {@link openDiskLog}; this only takes over the files it prepared. */
@@ -423,6 +428,7 @@ export class DiskLog implements LogStorage {
     this.#hardStateHandle = opened.hardStateHandle;
     this.#hardStatePath = join(config.dir, HARD_STATE_FILE);
     this.#durableHardState = recovered.initialState.hardState;
+    this.#writtenHardState = recovered.initialState.hardState;
     this.#hardStateSequence = opened.hardStateSequence;
   }
 
@@ -612,19 +618,25 @@ export class DiskLog implements LogStorage {
     this.#throwIfFailed();
     // Only now, with the entries of every save in the batch durable, may a commit index covering them be.
     const hardState = batch.findLast((save) => save.update.hardState !== undefined)?.update.hardState;
-    if (hardState !== undefined && !sameHardState(hardState, this.#durableHardState)) {
-      await this.#writeHardState(hardState);
+    if (hardState !== undefined && !sameHardState(hardState, this.#writtenHardState)) {
+      const durable = this.#durableHardState;
+      await this.#writeHardState(hardState, hardState.term !== durable.term || hardState.vote !== durable.vote);
     }
     this.#throwIfFailed();
   }
 
-  async #writeHardState(hardState: HardState): Promise<void> {
+  /**
+   * Writes the hard state to the next slot, and fdatasyncs it when `sync` (a new term or vote). An unsynced
+   * slot may be lost or torn in a crash; recovery then takes the other slot, an older but valid state.
+   */
+  async #writeHardState(hardState: HardState, sync: boolean): Promise<void> {
     const sequence = this.#hardStateSequence + 1;
     const bytes = encodeSlot({ hardState, sequence });
     await writeFully(this.#hardStateHandle, this.#hardStatePath, bytes, slotOffset(sequence));
-    await io("fdatasync", this.#hardStatePath, () => this.#hardStateHandle.datasync());
+    if (sync) await io("fdatasync", this.#hardStatePath, () => this.#hardStateHandle.datasync());
     this.#hardStateSequence = sequence;
-    this.#durableHardState = hardState;
+    this.#writtenHardState = hardState;
+    if (sync) this.#durableHardState = hardState;
   }
 
   /**

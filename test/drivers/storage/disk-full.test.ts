@@ -184,10 +184,12 @@ describe("failed writes and syncs poison the log", () => {
       const { log, model } = await logWithSaves(dir, files, 5);
       const before = model.hardState;
       files.faults.push({ operation: "datasync", pathIncludes: "hard-state", failure: "EIO" });
-      await assertRejectsWith(log.save(saveNumber(6)), "io", /^fdatasync .*hard-state.*\(EIO\)/);
+      // A new term is synced (a commit index alone is written without a sync, so it could not fail here).
+      const newTerm: StorageUpdate = { ...saveNumber(6), hardState: hardState(2, 0, 6) };
+      await assertRejectsWith(log.save(newTerm), "io", /^fdatasync .*hard-state.*\(EIO\)/);
       await assertPoisoned(log, 7);
       await log.close();
-      model.apply(saveNumber(6));
+      model.apply(newTerm);
       const recovered = await recoveredState(dir);
       assert.deepEqual(recovered.entries, model.initialState().entries);
       assert.ok(
