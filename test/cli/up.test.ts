@@ -4,17 +4,14 @@
  * data.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { freePorts, poll } from "../drivers/server/process-cluster.ts";
-
-const BIN = fileURLToPath(new URL("../../bin/tsraft.js", import.meta.url));
+import { BIN, freePorts, poll, spawnTsraft, type TsraftProcess } from "../drivers/server/process-cluster.ts";
 
 /** Whether every port in `ports` can be listened on right now. */
 async function allFree(ports: readonly number[]): Promise<boolean> {
@@ -43,24 +40,8 @@ async function freeBase(): Promise<number> {
   }
 }
 
-function startUp(
-  cwd: string,
-  peerPort: number,
-  apiPort: number,
-): { child: ChildProcess; output: () => string } {
-  const child = spawn(
-    process.execPath,
-    [BIN, "up", "--peer-port", String(peerPort), "--api-port", String(apiPort)],
-    { cwd, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return { child, output: () => output };
+function startUp(cwd: string, peerPort: number, apiPort: number): TsraftProcess {
+  return spawnTsraft(["up", "--peer-port", String(peerPort), "--api-port", String(apiPort)], cwd);
 }
 
 /** Runs a `tsraft` command to completion without blocking this process's event loop (which reads `up`). */

@@ -5,16 +5,14 @@
  * that the mount was refused for lack of permission.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { freePorts, poll } from "./process-cluster.ts";
+import { freePorts, poll, spawnTsraft, TEST_TIMING, type TsraftProcess } from "./process-cluster.ts";
 
-const BIN = fileURLToPath(new URL("../../../bin/tsraft.js", import.meta.url));
 /** Room for the first 16 MiB WAL segment and its files, not for a second segment. */
 const TMPFS_SIZE = "20m";
 /** Each write's value: about 80 of them fill a segment. */
@@ -22,43 +20,21 @@ const VALUE_BYTES = 200 * 1024;
 /** Writes at most; the disk fills long before. */
 const WRITES_MAX = 400;
 
-function startNode(
-  dataDir: string,
-  peerPort: number,
-  apiPort: number,
-): { child: ChildProcess; output: () => string } {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      "serve",
-      "--id",
-      "1",
-      "--peers",
-      `1=127.0.0.1:${peerPort}`,
-      "--http",
-      `127.0.0.1:${apiPort}`,
-      "--data",
-      dataDir,
-      "--snapshot-bytes",
-      "0",
-      "--tick-ms",
-      "20",
-      "--heartbeat-ticks",
-      "2",
-      "--election-ticks",
-      "10",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return { child, output: () => output };
+function startNode(dataDir: string, peerPort: number, apiPort: number): TsraftProcess {
+  return spawnTsraft([
+    "serve",
+    "--id",
+    "1",
+    "--peers",
+    `1=127.0.0.1:${peerPort}`,
+    "--http",
+    `127.0.0.1:${apiPort}`,
+    "--data",
+    dataDir,
+    "--snapshot-bytes",
+    "0",
+    ...TEST_TIMING,
+  ]);
 }
 
 async function put(apiPort: number, key: string, value: string): Promise<boolean> {

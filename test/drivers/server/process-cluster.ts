@@ -10,7 +10,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const BIN = fileURLToPath(new URL("../../../bin/tsraft.js", import.meta.url));
+/** The `tsraft` command, as a user's shell would run it. */
+export const BIN = fileURLToPath(new URL("../../../bin/tsraft.js", import.meta.url));
+
+/** A `tsraft` process started by a test, with everything it wrote to stdout and stderr so far. */
+export interface TsraftProcess {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+}
+
+/** Starts `tsraft ...args` and collects its output. */
+export function spawnTsraft(args: readonly string[], cwd?: string): TsraftProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd === undefined ? {} : { cwd }),
+  });
+  let output = "";
+  const append = (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  return { child, output: () => output };
+}
 
 /** Fast timing for tests: 20 ms ticks, heartbeats every 40 ms, elections after 200–400 ms. */
 export const TEST_TIMING = ["--tick-ms", "20", "--heartbeat-ticks", "2", "--election-ticks", "10"];

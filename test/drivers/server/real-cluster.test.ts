@@ -9,8 +9,7 @@ import { spawnSync } from "node:child_process";
 import { openSync, readdirSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { ProcessCluster, poll } from "./process-cluster.ts";
+import { BIN, ProcessCluster, poll } from "./process-cluster.ts";
 
 const clusters: ProcessCluster[] = [];
 after(async () => {
@@ -138,10 +137,9 @@ describe("a cluster of real processes", { concurrency: false }, () => {
     const byte = Buffer.alloc(1);
     readSync(fd, byte, 0, 1, 40);
     writeSync(fd, Buffer.from([byte[0] === undefined ? 1 : byte[0] ^ 0xff]), 0, 1, 40);
-    const bin = fileURLToPath(new URL("../../../bin/tsraft.js", import.meta.url));
     const result = spawnSync(
       process.execPath,
-      [bin, "serve", "--id", "1", "--peers", "1=127.0.0.1:1", "--data", dir, "--log-level", "silent"],
+      [BIN, "serve", "--id", "1", "--peers", "1=127.0.0.1:1", "--data", dir, "--log-level", "silent"],
       { encoding: "utf8", timeout: 30_000 },
     );
     assert.equal(result.status, 1, `exit status; stderr: ${result.stderr}`);
