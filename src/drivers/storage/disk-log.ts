@@ -620,7 +620,10 @@ export class DiskLog implements LogStorage {
     const hardState = batch.findLast((save) => save.update.hardState !== undefined)?.update.hardState;
     if (hardState !== undefined && !sameHardState(hardState, this.#writtenHardState)) {
       const durable = this.#durableHardState;
-      await this.#writeHardState(hardState, hardState.term !== durable.term || hardState.vote !== durable.vote);
+      await this.#writeHardState(
+        hardState,
+        hardState.term !== durable.term || hardState.vote !== durable.vote,
+      );
     }
     this.#throwIfFailed();
   }
