@@ -9,8 +9,9 @@ import type { Entry, HardState, Snapshot, SoftState } from "./types.ts";
  * 2. persist `snapshot`, then `entries`, then `hardState`;
  * 3. only then send `messagesAfterPersist` — vote grants and append acknowledgements promise that what they
  *    acknowledge is durable (Figure 2: "respond to RPCs" after updating stable storage);
- * 4. apply `snapshotToApply`, then `committedEntries`, in index order;
- * 5. call `advance(ready)`.
+ * 4. apply `snapshotToApply`, then `committedEntries`, in index order — this may overlap step 2, since
+ *    committed entries are durable on a majority whatever this node's own write does;
+ * 5. call `advance(ready)` once all of the above is done.
  *
  * The ordering contract is part of the type: nothing in `messagesAfterPersist` may leave early.
  */

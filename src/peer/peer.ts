@@ -45,7 +45,7 @@ const REPLY_TYPE = {
 
 /**
  * Runs one Raft core against its ports: ticks it from the clock, feeds it messages, and carries out each
- * Ready in order — send requests, persist, send replies, apply, advance — with one Ready in flight at a
+ * Ready in order — send requests, persist while applying, send replies, advance — with one Ready in flight at a
  * time, so everything that arrives during a slow write rides on the next one (group commit).
  *
  * Requests can arrive as calls that wait for their reply ({@link handleRequest}, for RPC-style transports)
@@ -183,18 +183,26 @@ export class Peer {
     if (rd.softState !== undefined) onSoftState?.(rd.softState);
     for (const message of rd.messages) transport.send(message);
     if (rd.readStates.length > 0) onReadStates?.(rd.readStates);
-    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
-      await storage.save({
-        ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
-        entries: rd.entries,
-        ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
-      });
+    const saving =
+      rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined
+        ? storage.save({
+            ...(rd.snapshot === undefined ? {} : { snapshot: rd.snapshot }),
+            entries: rd.entries,
+            ...(rd.hardState === undefined ? {} : { hardState: rd.hardState }),
+          })
+        : undefined;
+    try {
+      // Committed entries are durable on a majority already, so they are applied while this node's own write
+      // is in flight (etcd's server does the same): a leader answers its clients one write sooner. Replies,
+      // which promise this node's own durability, still wait for the write.
+      if (rd.snapshotToApply !== undefined || rd.committedEntries.length > 0) {
+        await stateMachine.apply(rd.committedEntries, rd.snapshotToApply);
+      }
+    } finally {
+      await saving;
     }
     if (this.#stopped) return;
     for (const message of rd.messagesAfterPersist) this.#deliverReply(message);
-    if (rd.snapshotToApply !== undefined || rd.committedEntries.length > 0) {
-      await stateMachine.apply(rd.committedEntries, rd.snapshotToApply);
-    }
     if (this.#stopped) return;
     this.node.advance(rd);
   }
