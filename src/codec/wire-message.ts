@@ -25,7 +25,12 @@ import { decode, encode } from "./msgpack.ts";
  *   InstallSnapshotReply  [6, from, to, term, matchIndex]
  *   ReadIndex             [7, from, to, term, requestId]
  *   ReadIndexReply        [8, from, to, term, requestId, index]
+ *   RequestVote, pre-vote [9, from, to, term, lastLogIndex, lastLogTerm]
+ *   RequestVoteReply, pre [10, from, to, term, voteGranted]
  *
+ * A pre-vote (thesis §9.6: a RequestVote or RequestVoteReply with `preVote` set) travels under a tag of its
+ * own, as etcd's MsgPreVote does, rather than with an extra flag field: real votes keep their bytes, and a
+ * node built before pre-vote refuses one as an unknown tag instead of taking it for a real vote of that term.
  * AppendEntries carries its entries flattened as (term, data) pairs; entry k (0-based) has index
  * prevLogIndex + 1 + k, so the indexes cannot be out of sequence on the wire. Ids, terms and indexes are
  * MessagePack integers, flags are booleans, data are MessagePack `bin` byte strings.
@@ -42,6 +47,12 @@ export const WIRE_MESSAGE_TAG = {
   ReadIndex: 7,
   ReadIndexReply: 8,
 } as const satisfies Record<Message["type"], number>;
+
+/** The type tag of pre-vote messages, for the two types that have them (see the layout above). */
+export const WIRE_PRE_VOTE_TAG = {
+  RequestVote: 9,
+  RequestVoteReply: 10,
+} as const satisfies Partial<Record<Message["type"], number>>;
 
 /** Fields before the first entry of an encoded AppendEntries (tag included). */
 const APPEND_ENTRIES_HEADER_FIELDS = 8;
@@ -66,7 +77,7 @@ export type DecodeResult =
  * an assertion.
  */
 export function encodeMessage(message: Message): Uint8Array {
-  const head = [WIRE_MESSAGE_TAG[message.type], message.from, message.to, message.term];
+  const head = [wireTag(message), message.from, message.to, message.term];
   switch (message.type) {
     case "RequestVote":
       return encode([...head, message.lastLogIndex, message.lastLogTerm]);
@@ -96,6 +107,13 @@ export function encodeMessage(message: Message): Uint8Array {
     default:
       return unreachable(message);
   }
+}
+
+function wireTag(message: Message): number {
+  if (message.type === "RequestVote" || message.type === "RequestVoteReply") {
+    if (message.preVote === true) return WIRE_PRE_VOTE_TAG[message.type];
+  }
+  return WIRE_MESSAGE_TAG[message.type];
 }
 
 function appendEntriesFields(head: number[], message: AppendEntries): unknown[] {
@@ -220,10 +238,11 @@ const FIXED_FIELD_COUNT = {
 function parseFields(value: unknown): Message {
   if (!Array.isArray(value)) throw new MalformedMessage(`not an array: ${describe(value)}`);
   const fields: readonly unknown[] = value;
-  const type = messageType(fields[0]);
+  const { type, preVote } = messageKind(fields[0]);
   checkFieldCount(type, fields.length);
   const read = new FieldReader(fields, type);
   const envelope = { from: read.nodeId(1, "from"), to: read.nodeId(2, "to"), term: read.term(3, "term") };
+  const preVoteFlag = preVote ? ({ preVote: true } as const) : {};
   switch (type) {
     case "RequestVote":
       return {
@@ -231,9 +250,10 @@ function parseFields(value: unknown): Message {
         ...envelope,
         lastLogIndex: read.index(4, "lastLogIndex"),
         lastLogTerm: read.term(5, "lastLogTerm"),
+        ...preVoteFlag,
       };
     case "RequestVoteReply":
-      return { type, ...envelope, voteGranted: read.boolean(4, "voteGranted") };
+      return { type, ...envelope, voteGranted: read.boolean(4, "voteGranted"), ...preVoteFlag };
     case "AppendEntries":
       return parseAppendEntries(read, envelope, fields.length);
     case "AppendEntriesReply":
@@ -267,9 +287,13 @@ function parseFields(value: unknown): Message {
   }
 }
 
-function messageType(tag: unknown): Message["type"] {
+/** The message type a tag stands for, and whether it is the pre-vote variant. */
+function messageKind(tag: unknown): { type: Message["type"]; preVote: boolean } {
   for (const [type, known] of Object.entries(WIRE_MESSAGE_TAG)) {
-    if (tag === known) return type as Message["type"];
+    if (tag === known) return { type: type as Message["type"], preVote: false };
+  }
+  for (const [type, known] of Object.entries(WIRE_PRE_VOTE_TAG)) {
+    if (tag === known) return { type: type as Message["type"], preVote: true };
   }
   throw new MalformedMessage(`unknown message type tag ${describe(tag)}`);
 }
@@ -323,7 +347,7 @@ function parseAppendEntries(
  *   lower than prevLogTerm and end no higher than the leader's term (a leader's log only holds terms up to
  *   its own, in order: Log Matching, §5.3);
  * - a term describing the sender's log (lastLogTerm, prevLogTerm, lastIncludedTerm) is at most the sender's
- *   current term.
+ *   current term; a pre-vote's term is the one proposed, above the sender's, hence above its lastLogTerm.
  */
 export function messageViolation(message: Message): string | undefined {
   const naturals: Array<[string, number]> = [
@@ -390,6 +414,9 @@ export function messageViolation(message: Message): string | undefined {
   for (const [name, value] of termsAtMostCurrent) {
     if (value > message.term)
       return `${message.type}.${name} ${value} is above the sender's term ${message.term}`;
+  }
+  if (message.type === "RequestVote" && message.preVote === true && message.lastLogTerm >= message.term) {
+    return `RequestVote (pre-vote) proposes term ${message.term}, not above its lastLogTerm ${message.lastLogTerm}`;
   }
   return message.type === "AppendEntries" ? entriesViolation(message) : undefined;
 }

@@ -34,6 +34,24 @@ export interface RaftConfig {
    */
   readonly noopOnElection?: boolean;
   /**
+   * PreVote (Raft thesis §9.6). On an election timeout the node first asks the voters whether they would vote
+   * for it in term + 1, without changing its term or vote (nothing is persisted); they answer without changing
+   * theirs, and refuse while they hear from a live leader. Only with a majority of yes does it start a real
+   * election. So a node that cannot win — cut off from the majority, or with a stale log — never raises terms,
+   * and coming back it does not depose a healthy leader. Default false, so that the lab and the simulator's
+   * recorded seeds behave as before; real clusters should turn it on, together with {@link checkQuorum}.
+   */
+  readonly preVote?: boolean;
+  /**
+   * CheckQuorum (thesis §6.2) with leader stickiness (§4.2.3). A leader that has not heard from a majority
+   * (itself included) within an election timeout (`electionTicks`) steps down, so a leader cut off from the
+   * cluster stops serving clients on its own. And a node that heard from a leader within the minimum election
+   * timeout refuses a RequestVote of a higher term without adopting that term, so a server that cannot reach
+   * the leader (or was removed) cannot depose it. Default false, like {@link preVote}; real clusters should
+   * turn both on.
+   */
+  readonly checkQuorum?: boolean;
+  /**
    * TEST ONLY: makes the node deliberately wrong in one known way, so that tests can prove the simulator's
    * checkers catch it (calibration). Never set outside tests; "none" (the default) is correct Raft.
    */
@@ -73,6 +91,8 @@ const DEFAULTS = {
   messageBytesMax: 1024 * 1024,
   inflightMessagesMax: 256,
   noopOnElection: true,
+  preVote: false,
+  checkQuorum: false,
   plantedBug: "none",
 } as const;
 

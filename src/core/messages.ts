@@ -23,20 +23,39 @@ export type Reply = RequestVoteReply | AppendEntriesReply | InstallSnapshotReply
 interface Envelope {
   readonly from: NodeId;
   readonly to: NodeId;
-  /** The sender's currentTerm when it sent the message. */
+  /**
+   * The sender's currentTerm when it sent the message; for pre-votes and granted pre-votes, the term proposed
+   * instead (see {@link RequestVote.preVote}).
+   */
   readonly term: Term;
 }
 
-/** Sent by candidates to gather votes (§5.2). */
+/**
+ * Sent by candidates to gather votes (§5.2), and by pre-candidates to ask whether they would get them (a
+ * pre-vote, thesis §9.6).
+ */
 export interface RequestVote extends Envelope {
   readonly type: "RequestVote";
   readonly lastLogIndex: LogIndex;
   readonly lastLogTerm: Term;
+  /**
+   * Present on a pre-vote: `term` is then the term the sender would campaign in (its own term + 1), not a
+   * term it holds, so no receiver adopts it, and answering changes nothing at the receiver. Absent on a real
+   * vote request.
+   */
+  readonly preVote?: true;
 }
 
+/**
+ * The answer to a {@link RequestVote}. A granted pre-vote carries the term it was granted for (the request's),
+ * so the pre-candidate can tell it belongs to its current pre-vote; every other answer carries the responder's
+ * current term.
+ */
 export interface RequestVoteReply extends Envelope {
   readonly type: "RequestVoteReply";
   readonly voteGranted: boolean;
+  /** Present when this answers a pre-vote (echoes the request's flag); absent for a real vote. */
+  readonly preVote?: true;
 }
 
 /** Sent by the leader to replicate entries (§5.3) and as a heartbeat (§5.2) when `entries` is empty. */

@@ -1,6 +1,7 @@
 import { assert, unreachable } from "../util/assert.ts";
 import { type RaftConfig, type ResolvedRaftConfig, resolveConfig } from "./config.ts";
 import { isRequest, type Message } from "./messages.ts";
+import { handlePreVote, handlePreVoteReply, startPreVote } from "./pre-vote.ts";
 import { voteResult } from "./quorum.ts";
 import { RaftLog } from "./raft-log.ts";
 import { acceptRead, type ReadIndexResult, ReadOnlyState } from "./read-only.ts";
@@ -10,7 +11,9 @@ import {
   handleAppendEntries,
   handleInstallSnapshot,
   handleRequestVote,
+  ignoresForLeaderStickiness,
   rejectStaleRequest,
+  sendVoteReply,
 } from "./step-follower.ts";
 import {
   announceCommit,
@@ -19,6 +22,8 @@ import {
   handleAppendReply,
   handleSnapshotReply,
   maybeCommit,
+  maybeStepDown,
+  noteActive,
   tickFollowers,
 } from "./step-leader.ts";
 import { Progress } from "./tracker/progress.ts";
@@ -50,7 +55,9 @@ export type CompactResult =
  * through {@link step}, client commands through {@link propose}, and everything it wants done comes out as a
  * {@link Ready} that the driver carries out and acknowledges with {@link advance}.
  *
- * Role-specific handling lives in step-follower.ts, step-candidate.ts and step-leader.ts.
+ * Role-specific handling lives in step-follower.ts, step-candidate.ts and step-leader.ts; PreVote (thesis §9.6)
+ * in pre-vote.ts. CheckQuorum and leader stickiness (thesis §6.2, §4.2.3) are spread over `tick`, `step`,
+ * step-leader.ts (`noteActive`, `maybeStepDown`) and step-follower.ts (`heardFromLeaderRecently`).
  */
 export class RaftNode {
   readonly config: ResolvedRaftConfig;
@@ -60,16 +67,25 @@ export class RaftNode {
   /** votedFor (Figure 2): whom this node voted for in `term`. */
   vote: NodeId | null;
   role: Role = "follower";
+  /**
+   * A follower running a pre-vote for term + 1 (thesis §9.6, see pre-vote.ts). Invariant: only with role
+   * "follower" and no known leader. Volatile, and invisible in SoftState: to the outside a pre-candidate is a
+   * follower, since its term and vote are unchanged.
+   */
+  preCandidate = false;
   /** The leader of `term` as far as this node knows. */
   leader: NodeId | null = null;
   readonly log: RaftLog;
-  /** Ticks since the last valid leader contact or vote granted (followers, candidates). */
+  /**
+   * Followers and candidates: ticks since the last valid leader contact, vote granted, or start of a (pre-)
+   * campaign. Leaders: ticks since the last quorum check (CheckQuorum), always below electionTicks.
+   */
   electionElapsed = 0;
   /** Ticks since the last heartbeat round (leader). */
   heartbeatElapsed = 0;
   /** This term's election timeout in ticks, in [electionTicks, electionTicks + electionJitterTicks]. */
   randomizedElectionTimeout: number;
-  /** Candidate: votes received in this term (true granted, false refused). */
+  /** Candidate: votes received in this term; pre-candidate: pre-votes (true granted, false refused). */
   readonly votes = new Map<NodeId, boolean>();
   /** Leader: replication state of every voter, this node included. */
   readonly progress = new Map<NodeId, Progress>();
@@ -112,6 +128,11 @@ export class RaftNode {
   /** Advances logical time by one tick: followers and candidates count toward an election, leaders heartbeat. */
   tick(): void {
     if (this.role === "leader") {
+      this.electionElapsed++;
+      if (this.electionElapsed >= this.config.electionTicks) {
+        this.electionElapsed = 0;
+        if (this.config.checkQuorum && maybeStepDown(this)) return;
+      }
       if (this.commitAnnouncePending) {
         this.commitAnnouncePending = false;
         announceCommit(this);
@@ -132,6 +153,7 @@ export class RaftNode {
   step(message: Message): void {
     assert(message.to === this.id, () => `step: message for ${message.to} delivered to ${this.id}`);
     if (!this.config.voters.includes(message.from)) return; // not a member: ignore
+    if (this.#stepKeepingTerm(message)) return;
     if (message.term > this.term) {
       // Figure 2, all servers: a higher term means we are out of date. A leader's message also names the leader.
       const fromLeader = message.type === "AppendEntries" || message.type === "InstallSnapshot";
@@ -142,12 +164,16 @@ export class RaftNode {
       if (isRequest(message)) rejectStaleRequest(this, message);
       return;
     }
+    if (this.role === "leader") noteActive(this, message.from);
     switch (message.type) {
       case "RequestVote":
         handleRequestVote(this, message);
         return;
       case "RequestVoteReply":
-        if (this.role === "candidate") handleVoteReply(this, message);
+        // Pre-vote answers never count as votes, nor votes as pre-votes: a pre-vote won for term t + 1 and the
+        // real election of t + 1 carry the same term.
+        if (message.preVote === true) handlePreVoteReply(this, message);
+        else if (this.role === "candidate") handleVoteReply(this, message);
         return;
       case "AppendEntries":
         handleAppendEntries(this, message);
@@ -175,6 +201,33 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Handles the election messages whose term must not be adopted, and returns true if `message` was one:
+   * - a pre-vote request, whose term is only proposed (thesis §9.6): answered without any change;
+   * - a granted pre-vote, which carries that proposed term back;
+   * - with CheckQuorum, a vote request of a higher term while we hear from a live leader (leader stickiness,
+   *   thesis §4.2.3): refused without adopting its term.
+   * Refused pre-votes carry the responder's real term and go through the usual term rules.
+   */
+  #stepKeepingTerm(message: Message): boolean {
+    if (message.type === "RequestVote") {
+      if (message.preVote === true) {
+        handlePreVote(this, message);
+        return true;
+      }
+      if (ignoresForLeaderStickiness(this, message)) {
+        sendVoteReply(this, message, false, this.term);
+        return true;
+      }
+      return false;
+    }
+    if (message.type === "RequestVoteReply" && message.preVote === true && message.voteGranted) {
+      handlePreVoteReply(this, message);
+      return true;
+    }
+    return false;
+  }
+
   /** Asks to append a command to the log. Only a leader accepts; the entry may still never commit. */
   propose(data: Uint8Array): ProposeResult {
     if (this.role !== "leader") return { accepted: false, reason: "not-leader", leader: this.leader };
@@ -198,9 +251,24 @@ export class RaftNode {
     return { accepted: true };
   }
 
-  /** Starts an election now (§5.2), as an election timeout would. A leader has nothing to campaign for. */
+  /**
+   * Does what an election timeout does, now: with `preVote`, start a pre-vote (thesis §9.6), which starts the
+   * election only if a majority would vote for us; without, start the election (§5.2). A leader has nothing to
+   * campaign for.
+   */
   campaign(): void {
     if (this.role === "leader") return;
+    if (this.config.preVote) startPreVote(this);
+    else this.startElection();
+  }
+
+  /**
+   * Starts a real election (§5.2): next term, vote for ourselves, ask every other voter. Called by
+   * {@link campaign} and by a won pre-vote. A leadership transfer (thesis §3.10) will call it directly, skipping
+   * the pre-vote, with a flag on its requests that gets them past leader stickiness
+   * (`ignoresForLeaderStickiness`).
+   */
+  startElection(): void {
     this.becomeCandidate();
     const lastLogIndex = this.log.lastIndex();
     const lastLogTerm = this.log.lastTerm();
@@ -241,6 +309,7 @@ export class RaftNode {
     }
     if (this.role !== "follower" || this.leader !== leader) this.readOnly.reset();
     this.role = "follower";
+    this.preCandidate = false;
     this.leader = leader;
     this.votes.clear();
     this.progress.clear();
@@ -251,6 +320,7 @@ export class RaftNode {
     this.term = asTerm(this.term + 1);
     this.vote = this.id;
     this.role = "candidate";
+    this.preCandidate = false;
     this.leader = null;
     this.readOnly.reset();
     this.#resetTimers();
@@ -258,6 +328,24 @@ export class RaftNode {
     this.progress.clear();
     // Our own vote counts only once it is durable (see advance): otherwise a crash could let us vote twice.
     this.#countDurableSelfVote();
+  }
+
+  /**
+   * Becomes a pre-candidate (thesis §9.6): a follower that knows no leader and asks for pre-votes. Nothing
+   * persisted changes (term, vote), so a candidate whose election timed out keeps its vote for itself. The
+   * election timer restarts with a fresh draw, as for a real campaign. Our own pre-vote counts at once: unlike
+   * a real vote it promises nothing that must first be durable.
+   */
+  becomePreCandidate(): void {
+    assert(this.role !== "leader", "becomePreCandidate: a leader does not campaign");
+    this.role = "follower";
+    this.preCandidate = true;
+    this.leader = null;
+    this.readOnly.reset();
+    this.#resetTimers();
+    this.votes.clear();
+    this.progress.clear();
+    this.votes.set(this.id, true);
   }
 
   becomeLeader(): void {

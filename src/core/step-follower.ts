@@ -1,7 +1,7 @@
 import { assert, unreachable } from "../util/assert.ts";
 import type { AppendEntries, AppendEntriesReply, InstallSnapshot, Request, RequestVote } from "./messages.ts";
 import type { RaftNode } from "./raft.ts";
-import { asIndex, asTerm, type LogIndex } from "./types.ts";
+import { asIndex, asTerm, type LogIndex, type Term } from "./types.ts";
 
 /**
  * Handling of the requests every node answers (Figure 2's receiver implementations). Each request yields
@@ -13,21 +13,59 @@ import { asIndex, asTerm, type LogIndex } from "./types.ts";
 export function handleRequestVote(node: RaftNode, request: RequestVote): void {
   const canVote = node.vote === null || node.vote === request.from;
   // A node that follows a live leader of this term has voted in it already; the check above covers it.
-  const upToDate =
-    node.config.plantedBug === "vote-without-restriction" ||
-    node.log.isUpToDate(request.lastLogIndex, request.lastLogTerm);
-  const grant = canVote && upToDate;
+  const grant = canVote && candidateLogOk(node, request);
   if (grant) {
     node.vote = request.from;
     // Granting a vote counts as hearing from a would-be leader: do not start a competing election right away.
     node.restartElectionTimer();
   }
+  sendVoteReply(node, request, grant, node.term);
+}
+
+/**
+ * The election restriction (§5.4.1): whether the candidate's log is at least as up to date as ours. Pre-votes
+ * apply it too, and so does the planted `vote-without-restriction` bug, so that the bug stays reachable with
+ * pre-vote on.
+ */
+export function candidateLogOk(node: RaftNode, request: RequestVote): boolean {
+  return (
+    node.config.plantedBug === "vote-without-restriction" ||
+    node.log.isUpToDate(request.lastLogIndex, request.lastLogTerm)
+  );
+}
+
+/**
+ * Whether this node heard from a current leader within the minimum election timeout (thesis §4.2.3); a
+ * leader counts as hearing from itself (its timer restarts at every quorum check). Such a node refuses
+ * pre-votes, and with CheckQuorum real votes of higher terms: the leader it hears from is alive, so whoever
+ * asks is cut off from it or out of date.
+ */
+export function heardFromLeaderRecently(node: RaftNode): boolean {
+  return node.leader !== null && node.electionElapsed < node.config.electionTicks;
+}
+
+/**
+ * CheckQuorum's leader stickiness (thesis §4.2.3): whether to refuse a real RequestVote of a higher term
+ * without even adopting its term, because this node heard from a live leader within the minimum election
+ * timeout. The refusal still goes out (with our lower term, so the candidate drops it as stale): every request
+ * gets one reply, which RPC-style drivers rely on to match replies to calls.
+ *
+ * Hook for leadership transfer (thesis §3.10): the old leader's chosen successor must get through, so its
+ * requests will carry a flag that makes this return false.
+ */
+export function ignoresForLeaderStickiness(node: RaftNode, request: RequestVote): boolean {
+  return node.config.checkQuorum && request.term > node.term && heardFromLeaderRecently(node);
+}
+
+/** Answers a RequestVote, real or pre-vote (the reply says which), with `term`. */
+export function sendVoteReply(node: RaftNode, request: RequestVote, voteGranted: boolean, term: Term): void {
   node.send({
     type: "RequestVoteReply",
     from: node.id,
     to: request.from,
-    term: node.term,
-    voteGranted: grant,
+    term,
+    voteGranted,
+    ...(request.preVote === true ? { preVote: true } : {}),
   });
 }
 
@@ -90,13 +128,7 @@ export function handleInstallSnapshot(node: RaftNode, request: InstallSnapshot):
 export function rejectStaleRequest(node: RaftNode, request: Request): void {
   switch (request.type) {
     case "RequestVote":
-      node.send({
-        type: "RequestVoteReply",
-        from: node.id,
-        to: request.from,
-        term: node.term,
-        voteGranted: false,
-      });
+      sendVoteReply(node, request, false, node.term);
       return;
     case "AppendEntries":
       reply(node, request, { success: false, matchIndex: asIndex(0) });
@@ -121,7 +153,8 @@ function acceptLeader(node: RaftNode, leader: RaftNode["id"]): void {
     node.role !== "leader",
     () => `node ${node.id}: two leaders in term ${node.term} (${leader} and us)`,
   );
-  if (node.role === "candidate") node.becomeFollower(node.term, leader);
+  // A candidate or pre-candidate of this term learns it lost: someone else won the term (§5.2, thesis §9.6).
+  if (node.role === "candidate" || node.preCandidate) node.becomeFollower(node.term, leader);
   node.leader = leader;
   node.restartElectionTimer();
 }

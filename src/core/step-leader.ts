@@ -1,6 +1,6 @@
 import { assert } from "../util/assert.ts";
 import type { AppendEntriesReply, InstallSnapshotReply } from "./messages.ts";
-import { majorityIndex } from "./quorum.ts";
+import { majority, majorityIndex } from "./quorum.ts";
 import type { RaftNode } from "./raft.ts";
 import { confirmReads, releaseEarlyReads } from "./read-only.ts";
 import type { Progress } from "./tracker/progress.ts";
@@ -79,6 +79,33 @@ export function tickFollowers(node: RaftNode, round: boolean): void {
       }
     }
   }
+}
+
+/**
+ * CheckQuorum (thesis §6.2): notes that a follower is reachable. Called for every message of the leader's term,
+ * whatever its type: any of them shows the path from that follower works.
+ */
+export function noteActive(node: RaftNode, from: NodeId): void {
+  const progress = node.progress.get(from);
+  if (progress !== undefined) progress.recentActive = true;
+}
+
+/**
+ * CheckQuorum (thesis §6.2), once per election timeout: steps down (leader unknown) unless a majority, this
+ * leader included, was heard from since the last check. A leader cut off from the majority thus stops taking
+ * proposals and reads within two election timeouts, and clients look for the new one. Starts the next period
+ * with nobody marked active. Returns whether the leader stepped down.
+ */
+export function maybeStepDown(node: RaftNode): boolean {
+  let active = 0;
+  for (const id of node.config.voters) {
+    const progress = node.progress.get(id);
+    if (id === node.id || progress?.recentActive === true) active++;
+    if (progress !== undefined) progress.recentActive = false;
+  }
+  if (active >= majority(node.config.voters.length)) return false;
+  node.becomeFollower(node.term, null);
+  return true;
 }
 
 /** Leader receiving an AppendEntries reply: advance the follower's progress or back its nextIndex up. */

@@ -1,5 +1,5 @@
 /**
- * The wire encoding of Raft messages: round trips of every type, a compact layout, rejection of every
+ * The wire encoding of Raft messages: round trips of every type (pre-votes included), a compact layout, rejection of every
  * malformed shape with a reason, and 100,000 fuzzed inputs that never make the decoder throw.
  */
 import assert from "node:assert/strict";
@@ -7,7 +7,15 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { encode } from "../../src/codec/msgpack.ts";
 import { decodeMessage, encodeMessage, messageViolation } from "../../src/codec/wire-message.ts";
-import { type AppendEntries, asIndex, asNodeId, asTerm, type Message } from "../../src/core/index.ts";
+import {
+  type AppendEntries,
+  asIndex,
+  asNodeId,
+  asTerm,
+  type Message,
+  type RequestVote,
+  type RequestVoteReply,
+} from "../../src/core/index.ts";
 import { AssertionFailure } from "../../src/util/assert.ts";
 import { comparable, MESSAGE_ARBITRARIES, messageArbitrary } from "../drivers/transport/arbitraries.ts";
 
@@ -79,6 +87,39 @@ describe("wire message codec", () => {
     assert.equal(encodeMessage({ ...heartbeat, entries: [entry] }).length, 9 + 1 + 2 + 100);
   });
 
+  test("a pre-vote travels under its own tag, with the layout of a real vote (thesis §9.6)", () => {
+    const vote: RequestVote = {
+      type: "RequestVote",
+      from: asNodeId(1),
+      to: asNodeId(2),
+      term: asTerm(5),
+      lastLogIndex: asIndex(10),
+      lastLogTerm: asTerm(4),
+    };
+    assert.deepEqual(
+      [...encodeMessage(vote)],
+      [...encode([1, 1, 2, 5, 10, 4])],
+      "real votes keep their bytes",
+    );
+    const preVote: RequestVote = { ...vote, preVote: true };
+    assert.deepEqual([...encodeMessage(preVote)], [...encode([9, 1, 2, 5, 10, 4])]);
+    assert.deepEqual(decodeMessage(encode([9, 1, 2, 5, 10, 4])), { ok: true, message: preVote });
+    const decodedVote = decodeMessage(encode([1, 1, 2, 5, 10, 4]));
+    assert.ok(decodedVote.ok && decodedVote.message.type === "RequestVote");
+    assert.equal("preVote" in decodedVote.message, false, "a real vote has no preVote field");
+    const grant: RequestVoteReply = {
+      type: "RequestVoteReply",
+      from: asNodeId(2),
+      to: asNodeId(1),
+      term: asTerm(6),
+      voteGranted: true,
+      preVote: true,
+    };
+    assert.deepEqual([...encodeMessage(grant)], [...encode([10, 2, 1, 6, true])]);
+    assert.deepEqual(decodeMessage(encode([10, 2, 1, 6, true])), { ok: true, message: grant });
+    assertRefused([10, 2, 1, 6, 1], /RequestVoteReply\.voteGranted is not a boolean: 1/);
+  });
+
   test("encodeMessage refuses entries that do not follow prevLogIndex (a caller bug)", () => {
     const gap: AppendEntries = {
       ...heartbeat,
@@ -116,7 +157,7 @@ describe("wire message codec", () => {
     assertRefused({ type: "AppendEntries", from: 1, to: 2 }, /not an array: starts with MessagePack byte 0x/);
     assertRefused(7, /not an array/);
     assertRefused([], /unknown message type tag undefined/);
-    for (const tag of [0, 9, 1.5, true, -1]) {
+    for (const tag of [0, 11, 1.5, true, -1]) {
       assertRefused([tag, 1, 2, 3, 4, 5], /unknown message type tag/);
     }
     assertRefused(["1", 1, 2, 3, 4, 5], /field 0: MessagePack string/);
@@ -132,6 +173,8 @@ describe("wire message codec", () => {
       [6, 5, "InstallSnapshotReply"],
       [7, 5, "ReadIndex"],
       [8, 6, "ReadIndexReply"],
+      [9, 6, "RequestVote"],
+      [10, 5, "RequestVoteReply"],
     ];
     for (const [tag, count, type] of fixed) {
       for (const wrong of [count - 1, count + 1]) {
@@ -199,6 +242,13 @@ describe("wire message codec", () => {
     );
     assertRefused([8, 1, 2, 5, 3, 1.5], /ReadIndexReply\.index is not a non-negative safe integer: 1.5/);
     assertRefused([1, 1, 2, 5, 10, 6], /RequestVote\.lastLogTerm 6 is above the sender's term 5/);
+    // A pre-vote proposes a term above the sender's own, which is at least its last log term.
+    assertRefused(
+      [9, 1, 2, 5, 10, 5],
+      /RequestVote \(pre-vote\) proposes term 5, not above its lastLogTerm 5/,
+    );
+    assertRefused([9, 1, 2, 0, 0, 0], /proposes term 0, not above its lastLogTerm 0/);
+    assert.equal(decodeMessage(encode([1, 1, 2, 5, 10, 5])).ok, true, "a real vote may end at its own term");
     assertRefused([3, 1, 2, 5, 10, 6, 9, 0], /AppendEntries\.prevLogTerm 6 is above/);
     assertRefused([5, 1, 2, 5, 10, 6, new Uint8Array(1)], /InstallSnapshot\.lastIncludedTerm 6 is above/);
     const bytes = new Uint8Array(0);
@@ -283,7 +333,7 @@ describe("wire message codec", () => {
         fc.dictionary(fc.constantFrom("a", "b"), fc.nat(), { maxKeys: 2 }),
       );
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 9 }), fc.array(field, { maxLength: 12 }), (tag, fields) => {
+        fc.property(fc.integer({ min: 0, max: 11 }), fc.array(field, { maxLength: 12 }), (tag, fields) => {
           checkNeverThrows(encode([tag, ...fields]));
         }),
         { seed: 103, numRuns: FUZZ_RUNS },

@@ -73,6 +73,10 @@ export interface NodeOptions {
   readonly noopOnElection?: boolean;
   readonly inflightMessagesMax?: number;
   readonly entriesPerMessageMax?: number;
+  /** PreVote (thesis §9.6); the core's default (off) unless set. */
+  readonly preVote?: boolean;
+  /** CheckQuorum and leader stickiness (thesis §6.2, §4.2.3); the core's default (off) unless set. */
+  readonly checkQuorum?: boolean;
   readonly initialState?: InitialState;
 }
 
@@ -92,6 +96,8 @@ export function newNode(id: number, voters: readonly NodeId[], options: NodeOpti
     ...(options.entriesPerMessageMax === undefined
       ? {}
       : { entriesPerMessageMax: options.entriesPerMessageMax }),
+    ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
+    ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
   });
 }
 

@@ -42,6 +42,11 @@ export class Progress {
    * can use them.
    */
   commitSent: LogIndex = asIndex(0);
+  /**
+   * CheckQuorum (thesis §6.2): whether the leader heard from this follower (any message of its term) since its
+   * last quorum check. Cleared at every check; a leader whose majority was not active steps down.
+   */
+  recentActive = false;
   /** The highest read round this follower has echoed in this term (see read-only.ts). */
   readRoundAcked = 0;
   readonly inflights: Inflights;

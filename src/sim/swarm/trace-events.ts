@@ -17,8 +17,16 @@ export type TracedMessage =
       readonly term: number;
       readonly lastLogIndex: number;
       readonly lastLogTerm: number;
+      /** Present (true) on a pre-vote (thesis §9.6), whose term is the one proposed. */
+      readonly preVote?: true;
     }
-  | { readonly type: "RequestVoteReply"; readonly term: number; readonly granted: boolean }
+  | {
+      readonly type: "RequestVoteReply";
+      readonly term: number;
+      readonly granted: boolean;
+      /** Present (true) when answering a pre-vote. */
+      readonly preVote?: true;
+    }
   | {
       readonly type: "AppendEntries";
       readonly term: number;
@@ -242,9 +250,16 @@ export function traceMessage(message: Message): TracedMessage {
         term: message.term,
         lastLogIndex: message.lastLogIndex,
         lastLogTerm: message.lastLogTerm,
+        // Only when set, so that traces of runs without pre-vote keep their bytes.
+        ...(message.preVote === true ? { preVote: true } : {}),
       };
     case "RequestVoteReply":
-      return { type: message.type, term: message.term, granted: message.voteGranted };
+      return {
+        type: message.type,
+        term: message.term,
+        granted: message.voteGranted,
+        ...(message.preVote === true ? { preVote: true } : {}),
+      };
     case "AppendEntries":
       return {
         type: message.type,

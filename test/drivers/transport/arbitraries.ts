@@ -29,25 +29,39 @@ const nodeIds = fc.tuple(natural, natural).filter(([from, to]) => from !== to);
 
 const envelope = fc.record({ ids: nodeIds, term: natural });
 
-const requestVote: fc.Arbitrary<RequestVote> = envelope.chain(({ ids, term }) =>
-  fc.record({ lastLogIndex: natural, lastLogTerm: fc.nat({ max: term }) }).map((fields) => ({
-    type: "RequestVote" as const,
-    from: asNodeId(ids[0]),
-    to: asNodeId(ids[1]),
-    term: asTerm(term),
-    lastLogIndex: asIndex(fields.lastLogIndex),
-    lastLogTerm: asTerm(fields.lastLogTerm),
-  })),
+/** Real votes mostly, pre-votes (thesis §9.6) sometimes. */
+const preVote = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(false) },
+  { weight: 1, arbitrary: fc.constant(true) },
 );
 
+const requestVote: fc.Arbitrary<RequestVote> = fc
+  .record({ envelope, preVote })
+  // A pre-vote proposes a term above the sender's own, hence above its last log term.
+  .filter(({ envelope, preVote }) => !preVote || envelope.term > 0)
+  .chain(({ envelope: { ids, term }, preVote }) =>
+    fc
+      .record({ lastLogIndex: natural, lastLogTerm: fc.nat({ max: preVote ? term - 1 : term }) })
+      .map((fields) => ({
+        type: "RequestVote" as const,
+        from: asNodeId(ids[0]),
+        to: asNodeId(ids[1]),
+        term: asTerm(term),
+        lastLogIndex: asIndex(fields.lastLogIndex),
+        lastLogTerm: asTerm(fields.lastLogTerm),
+        ...(preVote ? { preVote: true as const } : {}),
+      })),
+  );
+
 const requestVoteReply: fc.Arbitrary<RequestVoteReply> = fc
-  .record({ ids: nodeIds, term: natural, voteGranted: fc.boolean() })
-  .map(({ ids, term, voteGranted }) => ({
+  .record({ ids: nodeIds, term: natural, voteGranted: fc.boolean(), preVote })
+  .map(({ ids, term, voteGranted, preVote }) => ({
     type: "RequestVoteReply" as const,
     from: asNodeId(ids[0]),
     to: asNodeId(ids[1]),
     term: asTerm(term),
     voteGranted,
+    ...(preVote ? { preVote: true as const } : {}),
   }));
 
 /** Entry data: empty (no-op entries) or small, sometimes a few KiB. */
