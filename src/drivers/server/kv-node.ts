@@ -103,6 +103,10 @@ export class KvNode {
           heartbeatTicks: config.heartbeatTicks,
           random: new Random(randomInt(0x7fff_ffff)),
           initialState: recovered,
+          // A rejoining or flapping node must not depose a healthy leader, and a leader cut off from its
+          // majority must step down rather than hold on to clients (thesis §9.6, §6.2).
+          preVote: true,
+          checkQuorum: true,
         },
         clock: this.#clock,
         tickMs: config.tickMs,
