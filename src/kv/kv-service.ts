@@ -1,7 +1,7 @@
 import type { Entry, LogIndex, NodeId, ReadState, Role, Snapshot, Term } from "../core/index.ts";
 import type { Clock, TimerHandle } from "../peer/clock.ts";
 import { Peer, type PeerOptions } from "../peer/peer.ts";
-import type { KvCommand } from "./command.ts";
+import { type KvCommand, validateCommand } from "./command.ts";
 import { DEFAULT_KV_CONFIG, type KvConfig } from "./config.ts";
 import { encodeEntry } from "./entry-codec.ts";
 import type { KvResult } from "./result.ts";
@@ -27,7 +27,9 @@ export type ServiceError =
   /** Too many requests are waiting on this node. */
   | { readonly error: "overloaded" }
   /** The node is stopping or stopped. */
-  | { readonly error: "stopped" };
+  | { readonly error: "stopped" }
+  /** The command itself is not valid (a key too long, a malformed session stamp); retrying cannot help. */
+  | { readonly error: "invalid"; readonly reason: string };
 
 /** The result of a command: the state machine's answer and the index it was applied at, or an error. */
 export type CommandOutcome =
@@ -141,6 +143,8 @@ export class KvService {
   execute(command: KvCommand): Promise<CommandOutcome> {
     if (this.peer.stopped) return Promise.resolve({ error: "stopped" });
     if (this.#waitingCount() >= REQUESTS_WAITING_MAX) return Promise.resolve({ error: "overloaded" });
+    const validation = validateCommand(command);
+    if (!validation.valid) return Promise.resolve({ error: "invalid", reason: validation.reason });
     const data = encodeEntry({ timestampMs: Math.max(0, Math.floor(this.#options.timestampMs())), command });
     const proposed = this.peer.propose(data);
     if (!proposed.accepted) return Promise.resolve({ error: "not-leader", leader: proposed.leader });

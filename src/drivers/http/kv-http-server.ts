@@ -5,7 +5,8 @@ import type { KvCommand, SessionStamp } from "../../kv/command.ts";
 import { validateKey, validateValue } from "../../kv/command.ts";
 import { GatewaySession, type UnstampedCommand } from "../../kv/gateway-session.ts";
 import type { CommandOutcome, KvService, ReadOutcome, ServiceError } from "../../kv/kv-service.ts";
-import { VALUE_BYTES_MAX } from "../../kv/limits.ts";
+import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "../../kv/limits.ts";
+import { utf8ByteLength } from "../../kv/utf8.ts";
 import { type ApiErrorCode, apiError, STATUS_OF } from "./api-errors.ts";
 
 /**
@@ -236,6 +237,8 @@ export class KvHttpServer {
         return new ApiFailure("overloaded", "too many requests are waiting on this node");
       case "stopped":
         return new ApiFailure("unavailable", "this node is stopping");
+      case "invalid":
+        return new ApiFailure("bad-request", error.reason);
     }
   }
 
@@ -283,8 +286,8 @@ function decodeKey(encoded: string): string {
   }
   const valid = validateKey(key);
   if (!valid.valid) {
-    const code = /too long|bytes/.test(valid.reason) ? "payload-too-large" : "bad-request";
-    throw new ApiFailure(code, `bad key: ${valid.reason}`);
+    const tooLong = (utf8ByteLength(key, KEY_BYTES_MAX) ?? 0) > KEY_BYTES_MAX;
+    throw new ApiFailure(tooLong ? "payload-too-large" : "bad-request", `bad key: ${valid.reason}`);
   }
   return key;
 }

@@ -135,6 +135,15 @@ describe("the HTTP API", () => {
       { "tsraft-client-id": "abc", "tsraft-sequence": "1" },
     );
     assert.deepEqual([malformed.status, malformed.body.code], [400, "bad-request"]);
+    // Well-formed numbers that break the session rules are refused too, not turned into server errors.
+    for (const stamp of [
+      { "tsraft-client-id": clientId, "tsraft-sequence": "0" },
+      { "tsraft-client-id": "0", "tsraft-sequence": "1" },
+      { "tsraft-client-id": clientId, "tsraft-sequence": "2", "tsraft-acked-below": "3" },
+    ]) {
+      const refused = await call("PUT", "/v1/kv/k", { value: "v" }, stamp);
+      assert.deepEqual([refused.status, refused.body.code], [400, "bad-request"], JSON.stringify(stamp));
+    }
   });
 
   test("bad requests get stable JSON error codes", async () => {
