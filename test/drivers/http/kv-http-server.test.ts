@@ -196,11 +196,17 @@ describe("the HTTP API", () => {
       fc.asyncProperty(
         fc.constantFrom(...methods),
         fc.oneof(fc.string(), fc.webPath(), fc.constant("/v1/kv/x"), fc.constant("/v1/kv/x/cas")),
-        fc.oneof(fc.string(), fc.json(), fc.constant("")),
-        async (method, path, body) => {
+        fc.oneof(fc.string(), fc.json(), fc.constant(""), fc.constant('{"value":"v"}')),
+        // Session headers, valid-looking or not.
+        fc.dictionary(
+          fc.constantFrom("tsraft-client-id", "tsraft-sequence", "tsraft-acked-below"),
+          fc.oneof(fc.nat().map(String), fc.integer().map(String), fc.stringMatching(/^[\x21-\x7e]{0,20}$/)),
+        ),
+        async (method, path, body, headers) => {
           const safePath = `/${encodeURI(path.replace(/^\/+/, ""))}`;
           const response = await fetch(`${base}${safePath}`, {
             method,
+            headers,
             ...(method === "GET" || method === "HEAD" ? {} : { body }),
             redirect: "manual",
           }).catch(() => null);
