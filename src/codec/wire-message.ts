@@ -27,10 +27,15 @@ import { decode, encode } from "./msgpack.ts";
  *   ReadIndexReply        [8, from, to, term, requestId, index]
  *   RequestVote, pre-vote [9, from, to, term, lastLogIndex, lastLogTerm]
  *   RequestVoteReply, pre [10, from, to, term, voteGranted]
+ *   TimeoutNow            [11, from, to, term]
+ *   RequestVote, transfer [12, from, to, term, lastLogIndex, lastLogTerm]
  *
  * A pre-vote (thesis §9.6: a RequestVote or RequestVoteReply with `preVote` set) travels under a tag of its
  * own, as etcd's MsgPreVote does, rather than with an extra flag field: real votes keep their bytes, and a
  * node built before pre-vote refuses one as an unknown tag instead of taking it for a real vote of that term.
+ * A leadership transfer's vote request (thesis §3.10: a RequestVote with `transfer` set) has a tag of its own
+ * for the same reasons; its answer is an ordinary RequestVoteReply. No message is both a pre-vote and a
+ * transfer's.
  * AppendEntries carries its entries flattened as (term, data) pairs; entry k (0-based) has index
  * prevLogIndex + 1 + k, so the indexes cannot be out of sequence on the wire. Ids, terms and indexes are
  * MessagePack integers, flags are booleans, data are MessagePack `bin` byte strings.
@@ -46,12 +51,18 @@ export const WIRE_MESSAGE_TAG = {
   InstallSnapshotReply: 6,
   ReadIndex: 7,
   ReadIndexReply: 8,
+  TimeoutNow: 11,
 } as const satisfies Record<Message["type"], number>;
 
 /** The type tag of pre-vote messages, for the two types that have them (see the layout above). */
 export const WIRE_PRE_VOTE_TAG = {
   RequestVote: 9,
   RequestVoteReply: 10,
+} as const satisfies Partial<Record<Message["type"], number>>;
+
+/** The type tag of a leadership transfer's vote request (see the layout above). */
+export const WIRE_TRANSFER_VOTE_TAG = {
+  RequestVote: 12,
 } as const satisfies Partial<Record<Message["type"], number>>;
 
 /** Fields before the first entry of an encoded AppendEntries (tag included). */
@@ -104,12 +115,21 @@ export function encodeMessage(message: Message): Uint8Array {
       return encode([...head, message.requestId]);
     case "ReadIndexReply":
       return encode([...head, message.requestId, message.index]);
+    case "TimeoutNow":
+      return encode(head);
     default:
       return unreachable(message);
   }
 }
 
 function wireTag(message: Message): number {
+  if (message.type === "RequestVote") {
+    assert(
+      message.preVote !== true || message.transfer !== true,
+      "encodeMessage: a RequestVote cannot be both a pre-vote and a transfer's vote",
+    );
+    if (message.transfer === true) return WIRE_TRANSFER_VOTE_TAG[message.type];
+  }
   if (message.type === "RequestVote" || message.type === "RequestVoteReply") {
     if (message.preVote === true) return WIRE_PRE_VOTE_TAG[message.type];
   }
@@ -232,17 +252,19 @@ const FIXED_FIELD_COUNT = {
   InstallSnapshotReply: 5,
   ReadIndex: 5,
   ReadIndexReply: 6,
+  TimeoutNow: 4,
 } as const satisfies Record<Exclude<Message["type"], "AppendEntries">, number>;
 
 /** Builds a message from a decoded value, checking the layout and every field's type. */
 function parseFields(value: unknown): Message {
   if (!Array.isArray(value)) throw new MalformedMessage(`not an array: ${describe(value)}`);
   const fields: readonly unknown[] = value;
-  const { type, preVote } = messageKind(fields[0]);
+  const { type, variant } = messageKind(fields[0]);
   checkFieldCount(type, fields.length);
   const read = new FieldReader(fields, type);
   const envelope = { from: read.nodeId(1, "from"), to: read.nodeId(2, "to"), term: read.term(3, "term") };
-  const preVoteFlag = preVote ? ({ preVote: true } as const) : {};
+  const preVoteFlag = variant === "pre-vote" ? ({ preVote: true } as const) : {};
+  const transferFlag = variant === "transfer" ? ({ transfer: true } as const) : {};
   switch (type) {
     case "RequestVote":
       return {
@@ -251,6 +273,7 @@ function parseFields(value: unknown): Message {
         lastLogIndex: read.index(4, "lastLogIndex"),
         lastLogTerm: read.term(5, "lastLogTerm"),
         ...preVoteFlag,
+        ...transferFlag,
       };
     case "RequestVoteReply":
       return { type, ...envelope, voteGranted: read.boolean(4, "voteGranted"), ...preVoteFlag };
@@ -282,18 +305,29 @@ function parseFields(value: unknown): Message {
       return { type, ...envelope, requestId: read.natural(4, "requestId") };
     case "ReadIndexReply":
       return { type, ...envelope, requestId: read.natural(4, "requestId"), index: read.index(5, "index") };
+    case "TimeoutNow":
+      return { type, ...envelope };
     default:
       return unreachable(type);
   }
 }
 
-/** The message type a tag stands for, and whether it is the pre-vote variant. */
-function messageKind(tag: unknown): { type: Message["type"]; preVote: boolean } {
-  for (const [type, known] of Object.entries(WIRE_MESSAGE_TAG)) {
-    if (tag === known) return { type: type as Message["type"], preVote: false };
-  }
-  for (const [type, known] of Object.entries(WIRE_PRE_VOTE_TAG)) {
-    if (tag === known) return { type: type as Message["type"], preVote: true };
+/** Which variant of its type a tag stands for: plain, a pre-vote's, or a leadership transfer's. */
+type TagVariant = "plain" | "pre-vote" | "transfer";
+
+/** The tables of tags, one per variant (see the layout above). */
+const TAGS_BY_VARIANT: ReadonlyArray<readonly [TagVariant, Partial<Record<Message["type"], number>>]> = [
+  ["plain", WIRE_MESSAGE_TAG],
+  ["pre-vote", WIRE_PRE_VOTE_TAG],
+  ["transfer", WIRE_TRANSFER_VOTE_TAG],
+];
+
+/** The message type a tag stands for, and which variant of it. */
+function messageKind(tag: unknown): { type: Message["type"]; variant: TagVariant } {
+  for (const [variant, tags] of TAGS_BY_VARIANT) {
+    for (const [type, known] of Object.entries(tags)) {
+      if (tag === known) return { type: type as Message["type"], variant };
+    }
   }
   throw new MalformedMessage(`unknown message type tag ${describe(tag)}`);
 }
@@ -347,7 +381,8 @@ function parseAppendEntries(
  *   lower than prevLogTerm and end no higher than the leader's term (a leader's log only holds terms up to
  *   its own, in order: Log Matching, §5.3);
  * - a term describing the sender's log (lastLogTerm, prevLogTerm, lastIncludedTerm) is at most the sender's
- *   current term; a pre-vote's term is the one proposed, above the sender's, hence above its lastLogTerm.
+ *   current term; a pre-vote's term is the one proposed, above the sender's, hence above its lastLogTerm;
+ * - no RequestVote is both a pre-vote and a leadership transfer's (a transfer skips the pre-vote).
  */
 export function messageViolation(message: Message): string | undefined {
   const naturals: Array<[string, number]> = [
@@ -402,6 +437,8 @@ export function messageViolation(message: Message): string | undefined {
     case "ReadIndexReply":
       naturals.push(["requestId", message.requestId], ["index", message.index]);
       break;
+    case "TimeoutNow":
+      break;
     default:
       return unreachable(message);
   }
@@ -414,6 +451,9 @@ export function messageViolation(message: Message): string | undefined {
   for (const [name, value] of termsAtMostCurrent) {
     if (value > message.term)
       return `${message.type}.${name} ${value} is above the sender's term ${message.term}`;
+  }
+  if (message.type === "RequestVote" && message.preVote === true && message.transfer === true) {
+    return "RequestVote is both a pre-vote and a leadership transfer's vote";
   }
   if (message.type === "RequestVote" && message.preVote === true && message.lastLogTerm >= message.term) {
     return `RequestVote (pre-vote) proposes term ${message.term}, not above its lastLogTerm ${message.lastLogTerm}`;

@@ -1,5 +1,6 @@
 /** The Raft core: a pure, deterministic state machine. See DESIGN.md §2. */
 export { PLANTED_BUGS, type PlantedBug, type RaftConfig, resolveConfig } from "./config.ts";
+export type { TransferRefusal, TransferResult } from "./leader-transfer.ts";
 export type {
   AppendEntries,
   AppendEntriesReply,
@@ -12,6 +13,7 @@ export type {
   Request,
   RequestVote,
   RequestVoteReply,
+  TimeoutNow,
 } from "./messages.ts";
 export { isRequest } from "./messages.ts";
 export { type CompactResult, type ProposeResult, RaftNode } from "./raft.ts";

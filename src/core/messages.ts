@@ -1,7 +1,8 @@
 import type { Entry, LogIndex, NodeId, Term } from "./types.ts";
 
 /**
- * The messages of Figure 2 and §7, and those of the thesis' ReadIndex (§6.4), as one discriminated union.
+ * The messages of Figure 2 and §7, and those of the thesis' ReadIndex (§6.4) and leadership transfer (§3.10),
+ * as one discriminated union.
  * Every request gets exactly one reply, and every reply carries enough to be understood on its own (which
  * request it answers, the responder's term), because the network may drop, duplicate and reorder them.
  */
@@ -13,7 +14,8 @@ export type Message =
   | InstallSnapshot
   | InstallSnapshotReply
   | ReadIndex
-  | ReadIndexReply;
+  | ReadIndexReply
+  | TimeoutNow;
 
 /** Messages that ask for a reply. */
 export type Request = RequestVote | AppendEntries | InstallSnapshot;
@@ -32,7 +34,7 @@ interface Envelope {
 
 /**
  * Sent by candidates to gather votes (§5.2), and by pre-candidates to ask whether they would get them (a
- * pre-vote, thesis §9.6).
+ * pre-vote, thesis §9.6). At most one of `preVote` and `transfer` is present.
  */
 export interface RequestVote extends Envelope {
   readonly type: "RequestVote";
@@ -44,6 +46,13 @@ export interface RequestVote extends Envelope {
    * vote request.
    */
   readonly preVote?: true;
+  /**
+   * Present on the real vote requests of an election started by {@link TimeoutNow} (leadership transfer,
+   * thesis §3.10): the leader itself asked for this election, so receivers grant it despite leader stickiness
+   * (thesis §4.2.3) — the live leader they hear from is the one stepping aside. Absent otherwise, and never
+   * with `preVote` (a transfer skips the pre-vote).
+   */
+  readonly transfer?: true;
 }
 
 /**
@@ -123,6 +132,15 @@ export interface ReadIndexReply extends Envelope {
   readonly type: "ReadIndexReply";
   readonly requestId: number;
   readonly index: LogIndex;
+}
+
+/**
+ * Sent by a leader to the follower it hands leadership to (thesis §3.10), once that follower's log matches
+ * the leader's to its last entry: start an election now, without waiting for an election timeout and without
+ * a pre-vote. One-way: the answer is the election itself.
+ */
+export interface TimeoutNow extends Envelope {
+  readonly type: "TimeoutNow";
 }
 
 /** True for the messages that expect a reply. */

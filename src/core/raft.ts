@@ -1,5 +1,13 @@
 import { assert, unreachable } from "../util/assert.ts";
 import { type RaftConfig, type ResolvedRaftConfig, resolveConfig } from "./config.ts";
+import {
+  abortTransfer,
+  handleTimeoutNow,
+  maybeSendTimeoutNow,
+  startTransfer,
+  type TransferResult,
+  tickTransfer,
+} from "./leader-transfer.ts";
 import { isRequest, type Message } from "./messages.ts";
 import { handlePreVote, handlePreVoteReply, startPreVote } from "./pre-vote.ts";
 import { voteResult } from "./quorum.ts";
@@ -39,10 +47,15 @@ import {
   type Term,
 } from "./types.ts";
 
-/** The outcome of {@link RaftNode.propose}. */
+/**
+ * The outcome of {@link RaftNode.propose}. Every refusal names a node to try instead: the leader this node
+ * knows of ("not-leader"), or, while this leader hands over leadership ("transferring", thesis §3.10), the
+ * transfer's target, the likely next leader.
+ */
 export type ProposeResult =
   | { readonly accepted: true; readonly index: LogIndex; readonly term: Term }
-  | { readonly accepted: false; readonly reason: "not-leader"; readonly leader: NodeId | null };
+  | { readonly accepted: false; readonly reason: "not-leader"; readonly leader: NodeId | null }
+  | { readonly accepted: false; readonly reason: "transferring"; readonly leader: NodeId };
 
 /** The outcome of {@link RaftNode.compact}. */
 export type CompactResult =
@@ -56,8 +69,9 @@ export type CompactResult =
  * {@link Ready} that the driver carries out and acknowledges with {@link advance}.
  *
  * Role-specific handling lives in step-follower.ts, step-candidate.ts and step-leader.ts; PreVote (thesis §9.6)
- * in pre-vote.ts. CheckQuorum and leader stickiness (thesis §6.2, §4.2.3) are spread over `tick`, `step`,
- * step-leader.ts (`noteActive`, `maybeStepDown`) and step-follower.ts (`heardFromLeaderRecently`).
+ * in pre-vote.ts; leadership transfer (§3.10) in leader-transfer.ts. CheckQuorum and leader stickiness (thesis
+ * §6.2, §4.2.3) are spread over `tick`, `step`, step-leader.ts (`noteActive`, `maybeStepDown`) and
+ * step-follower.ts (`heardFromLeaderRecently`).
  */
 export class RaftNode {
   readonly config: ResolvedRaftConfig;
@@ -89,6 +103,13 @@ export class RaftNode {
   readonly votes = new Map<NodeId, boolean>();
   /** Leader: replication state of every voter, this node included. */
   readonly progress = new Map<NodeId, Progress>();
+  /**
+   * Leader: the voter it is handing leadership to (thesis §3.10, see leader-transfer.ts), or null. While set,
+   * proposals are refused. Invariant: null unless role is "leader".
+   */
+  transferTarget: NodeId | null = null;
+  /** Leader: ticks since the transfer to {@link transferTarget} began; it is aborted at electionTicks. */
+  transferElapsed = 0;
   /** Leader: reads waiting for confirmation (thesis §6.4); any role: confirmed reads to hand out. */
   readonly readOnly = new ReadOnlyState();
   /** Outgoing requests, sent before persisting. */
@@ -128,6 +149,7 @@ export class RaftNode {
   /** Advances logical time by one tick: followers and candidates count toward an election, leaders heartbeat. */
   tick(): void {
     if (this.role === "leader") {
+      tickTransfer(this);
       this.electionElapsed++;
       if (this.electionElapsed >= this.config.electionTicks) {
         this.electionElapsed = 0;
@@ -156,7 +178,10 @@ export class RaftNode {
     if (this.#stepKeepingTerm(message)) return;
     if (message.term > this.term) {
       // Figure 2, all servers: a higher term means we are out of date. A leader's message also names the leader.
-      const fromLeader = message.type === "AppendEntries" || message.type === "InstallSnapshot";
+      const fromLeader =
+        message.type === "AppendEntries" ||
+        message.type === "InstallSnapshot" ||
+        message.type === "TimeoutNow";
       this.becomeFollower(message.term, fromLeader ? message.from : null);
     } else if (message.term < this.term) {
       // A stale request still gets an answer with our term, so its sender learns it is out of date; stale
@@ -179,13 +204,17 @@ export class RaftNode {
         handleAppendEntries(this, message);
         return;
       case "AppendEntriesReply":
-        if (this.role === "leader") handleAppendReply(this, message);
+        if (this.role !== "leader") return;
+        handleAppendReply(this, message);
+        if (message.success) maybeSendTimeoutNow(this, message.from);
         return;
       case "InstallSnapshot":
         handleInstallSnapshot(this, message);
         return;
       case "InstallSnapshotReply":
-        if (this.role === "leader") handleSnapshotReply(this, message);
+        if (this.role !== "leader") return;
+        handleSnapshotReply(this, message);
+        maybeSendTimeoutNow(this, message.from);
         return;
       case "ReadIndex":
         // A refused read (too many outstanding) gets no answer: the follower's caller times out and retries.
@@ -195,6 +224,9 @@ export class RaftNode {
         if (this.role === "follower" && this.leader === message.from) {
           this.readOnly.readStates.push({ requestId: message.requestId, index: message.index });
         }
+        return;
+      case "TimeoutNow":
+        handleTimeoutNow(this);
         return;
       default:
         unreachable(message);
@@ -206,7 +238,7 @@ export class RaftNode {
    * - a pre-vote request, whose term is only proposed (thesis §9.6): answered without any change;
    * - a granted pre-vote, which carries that proposed term back;
    * - with CheckQuorum, a vote request of a higher term while we hear from a live leader (leader stickiness,
-   *   thesis §4.2.3): refused without adopting its term.
+   *   thesis §4.2.3): refused without adopting its term — unless it is a leadership transfer's (§3.10).
    * Refused pre-votes carry the responder's real term and go through the usual term rules.
    */
   #stepKeepingTerm(message: Message): boolean {
@@ -228,9 +260,15 @@ export class RaftNode {
     return false;
   }
 
-  /** Asks to append a command to the log. Only a leader accepts; the entry may still never commit. */
+  /**
+   * Asks to append a command to the log. Only a leader accepts, and not while it hands over leadership (its
+   * log must stop growing for the target to catch up, thesis §3.10); the entry may still never commit.
+   */
   propose(data: Uint8Array): ProposeResult {
     if (this.role !== "leader") return { accepted: false, reason: "not-leader", leader: this.leader };
+    if (this.transferTarget !== null) {
+      return { accepted: false, reason: "transferring", leader: this.transferTarget };
+    }
     const index = asIndex(this.log.lastIndex() + 1);
     this.log.appendAtEnd([{ index, term: this.term, data }]);
     // Sent with the next Ready, so that proposals arriving together travel in one AppendEntries per follower.
@@ -252,6 +290,17 @@ export class RaftNode {
   }
 
   /**
+   * Leader: hands leadership to the voter `target` (thesis §3.10, see leader-transfer.ts). Proposals are
+   * refused from now until the transfer ends: `target` wins an election at term + 1 (this node then steps down
+   * as usual), or an election timeout passes without that and the transfer is aborted. A second call with the
+   * same target changes nothing; with another target it replaces the first. A follower forwards nothing: it
+   * refuses with the leader it knows, for the caller to ask there.
+   */
+  transferLeader(target: NodeId): TransferResult {
+    return startTransfer(this, target);
+  }
+
+  /**
    * Does what an election timeout does, now: with `preVote`, start a pre-vote (thesis §9.6), which starts the
    * election only if a majority would vote for us; without, start the election (§5.2). A leader has nothing to
    * campaign for.
@@ -264,17 +313,26 @@ export class RaftNode {
 
   /**
    * Starts a real election (§5.2): next term, vote for ourselves, ask every other voter. Called by
-   * {@link campaign} and by a won pre-vote. A leadership transfer (thesis §3.10) will call it directly, skipping
-   * the pre-vote, with a flag on its requests that gets them past leader stickiness
+   * {@link campaign}, by a won pre-vote, and on a leader's TimeoutNow (thesis §3.10): that one skips the
+   * pre-vote and sets `transfer` on its requests, which gets them past leader stickiness
    * (`ignoresForLeaderStickiness`).
    */
-  startElection(): void {
+  startElection(options: { readonly transfer?: boolean } = {}): void {
     this.becomeCandidate();
     const lastLogIndex = this.log.lastIndex();
     const lastLogTerm = this.log.lastTerm();
+    const transfer = options.transfer === true ? ({ transfer: true } as const) : {};
     for (const to of this.config.voters) {
       if (to === this.id) continue;
-      this.send({ type: "RequestVote", from: this.id, to, term: this.term, lastLogIndex, lastLogTerm });
+      this.send({
+        type: "RequestVote",
+        from: this.id,
+        to,
+        term: this.term,
+        lastLogIndex,
+        lastLogTerm,
+        ...transfer,
+      });
     }
   }
 
@@ -308,6 +366,7 @@ export class RaftNode {
       this.vote = null;
     }
     if (this.role !== "follower" || this.leader !== leader) this.readOnly.reset();
+    abortTransfer(this);
     this.role = "follower";
     this.preCandidate = false;
     this.leader = leader;
@@ -319,6 +378,7 @@ export class RaftNode {
     assert(this.role !== "leader", "becomeCandidate: a leader does not campaign");
     this.term = asTerm(this.term + 1);
     this.vote = this.id;
+    abortTransfer(this);
     this.role = "candidate";
     this.preCandidate = false;
     this.leader = null;
@@ -338,6 +398,7 @@ export class RaftNode {
    */
   becomePreCandidate(): void {
     assert(this.role !== "leader", "becomePreCandidate: a leader does not campaign");
+    abortTransfer(this);
     this.role = "follower";
     this.preCandidate = true;
     this.leader = null;
@@ -350,6 +411,7 @@ export class RaftNode {
 
   becomeLeader(): void {
     assert(this.role === "candidate", "becomeLeader: only a candidate can win");
+    abortTransfer(this);
     this.role = "leader";
     this.leader = this.id;
     this.readOnly.reset();

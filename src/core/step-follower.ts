@@ -50,11 +50,16 @@ export function heardFromLeaderRecently(node: RaftNode): boolean {
  * timeout. The refusal still goes out (with our lower term, so the candidate drops it as stale): every request
  * gets one reply, which RPC-style drivers rely on to match replies to calls.
  *
- * Hook for leadership transfer (thesis §3.10): the old leader's chosen successor must get through, so its
- * requests will carry a flag that makes this return false.
+ * A leadership transfer's vote requests (thesis §3.10, `transfer` set) always get through: the live leader
+ * we hear from is the one that asked for this election. Every other request of a higher term is still held off.
  */
 export function ignoresForLeaderStickiness(node: RaftNode, request: RequestVote): boolean {
-  return node.config.checkQuorum && request.term > node.term && heardFromLeaderRecently(node);
+  return (
+    node.config.checkQuorum &&
+    request.transfer !== true &&
+    request.term > node.term &&
+    heardFromLeaderRecently(node)
+  );
 }
 
 /** Answers a RequestVote, real or pre-vote (the reply says which), with `term`. */

@@ -189,6 +189,17 @@ function maybeSendCommit(node: RaftNode, to: NodeId, progress: Progress): void {
 }
 
 /**
+ * Sends one follower its next entries now rather than with the next Ready or heartbeat round: a leadership
+ * transfer (see leader-transfer.ts) wants its target caught up at once. A probing follower gets a probe even
+ * if one is outstanding (it may be lost; a duplicate costs one message and a stale answer is ignored). A
+ * replicating follower whose entries are all in flight gets nothing: the answers keep the entries coming.
+ */
+export function sendAppendNow(node: RaftNode, to: NodeId, progress: Progress): void {
+  if (progress.state === "probe") progress.probeSent = false;
+  maybeSendAppend(node, to, progress, false);
+}
+
+/**
  * Sends the follower its next AppendEntries if its flow control allows: from nextIndex, batched by count and
  * bytes, or an InstallSnapshot when those entries are compacted. With `evenIfEmpty` it sends even when there
  * is nothing new (a probe or the announcement of a new leader).

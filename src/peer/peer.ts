@@ -2,6 +2,7 @@ import {
   type CompactResult,
   type LogIndex,
   type Message,
+  type NodeId,
   type ProposeResult,
   type RaftConfig,
   RaftNode,
@@ -11,6 +12,7 @@ import {
   type Reply,
   type Request,
   type SoftState,
+  type TransferResult,
 } from "../core/index.ts";
 import { assert } from "../util/assert.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
@@ -107,6 +109,18 @@ export class Peer {
     const result = this.#guard(() => this.node.readIndex(requestId));
     this.#kick();
     return result ?? { accepted: false, reason: "no-leader" };
+  }
+
+  /**
+   * Asks this node, if it leads, to hand leadership to `target` (thesis §3.10); see
+   * {@link RaftNode.transferLeader}. Proposals are refused ("transferring") until the transfer completes or is
+   * aborted after an election timeout.
+   */
+  transferLeader(target: NodeId): TransferResult {
+    if (this.#stopped) return { accepted: false, reason: "not-leader", leader: null };
+    const result = this.#guard(() => this.node.transferLeader(target));
+    this.#kick();
+    return result ?? { accepted: false, reason: "not-leader", leader: null };
   }
 
   /** Compacts the log through `index` into `data`; see {@link RaftNode.compact}. */

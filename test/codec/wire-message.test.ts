@@ -1,6 +1,7 @@
 /**
- * The wire encoding of Raft messages: round trips of every type (pre-votes included), a compact layout, rejection of every
- * malformed shape with a reason, and 100,000 fuzzed inputs that never make the decoder throw.
+ * The wire encoding of Raft messages: round trips of every type (pre-votes and leadership transfer's messages
+ * included), a compact layout, rejection of every malformed shape with a reason, and 100,000 fuzzed inputs that
+ * never make the decoder throw.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -15,6 +16,7 @@ import {
   type Message,
   type RequestVote,
   type RequestVoteReply,
+  type TimeoutNow,
 } from "../../src/core/index.ts";
 import { AssertionFailure } from "../../src/util/assert.ts";
 import { comparable, MESSAGE_ARBITRARIES, messageArbitrary } from "../drivers/transport/arbitraries.ts";
@@ -33,6 +35,17 @@ const heartbeat: AppendEntries = {
   leaderCommit: asIndex(9),
   readRound: 0,
 };
+
+/** A granted real vote answering `request`. */
+function voteReplyOf(request: RequestVote): RequestVoteReply {
+  return {
+    type: "RequestVoteReply",
+    from: request.to,
+    to: request.from,
+    term: request.term,
+    voteGranted: true,
+  };
+}
 
 /** Asserts that `fields`, encoded as MessagePack, is refused with an error matching `reason`. */
 function assertRefused(fields: unknown, reason: RegExp): void {
@@ -120,6 +133,46 @@ describe("wire message codec", () => {
     assertRefused([10, 2, 1, 6, 1], /RequestVoteReply\.voteGranted is not a boolean: 1/);
   });
 
+  test("leadership transfer (thesis §3.10): TimeoutNow and the transfer's vote request have tags of their own", () => {
+    const timeoutNow: TimeoutNow = {
+      type: "TimeoutNow",
+      from: asNodeId(1),
+      to: asNodeId(2),
+      term: asTerm(5),
+    };
+    assert.deepEqual([...encodeMessage(timeoutNow)], [...encode([11, 1, 2, 5])]);
+    assert.deepEqual(decodeMessage(encode([11, 1, 2, 5])), { ok: true, message: timeoutNow });
+    assertRefused([11, 1, 1, 5], /TimeoutNow is from node 1 to itself/);
+    assertRefused([11, 1, 2, -5], /TimeoutNow\.term is not a non-negative safe integer: -5/);
+    assertRefused([11, 1, 2, 5, 0], /TimeoutNow has 5 fields, expected 4/);
+
+    const vote: RequestVote = {
+      type: "RequestVote",
+      from: asNodeId(2),
+      to: asNodeId(3),
+      term: asTerm(6),
+      lastLogIndex: asIndex(10),
+      lastLogTerm: asTerm(5),
+      transfer: true,
+    };
+    assert.deepEqual([...encodeMessage(vote)], [...encode([12, 2, 3, 6, 10, 5])]);
+    assert.deepEqual(decodeMessage(encode([12, 2, 3, 6, 10, 5])), { ok: true, message: vote });
+    assertRefused([12, 2, 3, 6, 10, 7], /RequestVote\.lastLogTerm 7 is above the sender's term 6/);
+    assertRefused([12, 2, 3, 6, 10], /RequestVote has 5 fields, expected 6/);
+    for (const tag of [1, 9]) {
+      const decoded = decodeMessage(encode([tag, 2, 3, 6, 10, 5]));
+      assert.ok(decoded.ok && decoded.message.type === "RequestVote");
+      assert.equal("transfer" in decoded.message, false, `tag ${tag} is not a transfer's vote`);
+    }
+    // Its answer is an ordinary vote reply: there is no transfer variant of tag 2.
+    assert.deepEqual([...encodeMessage(voteReplyOf(vote))], [...encode([2, 3, 2, 6, true])]);
+
+    // No vote request is both a pre-vote and a transfer's: the layout could not say so.
+    const both: RequestVote = { ...vote, preVote: true };
+    assert.match(messageViolation(both) ?? "", /both a pre-vote and a leadership transfer's vote/);
+    assert.throws(() => encodeMessage(both), AssertionFailure);
+  });
+
   test("encodeMessage refuses entries that do not follow prevLogIndex (a caller bug)", () => {
     const gap: AppendEntries = {
       ...heartbeat,
@@ -157,7 +210,7 @@ describe("wire message codec", () => {
     assertRefused({ type: "AppendEntries", from: 1, to: 2 }, /not an array: starts with MessagePack byte 0x/);
     assertRefused(7, /not an array/);
     assertRefused([], /unknown message type tag undefined/);
-    for (const tag of [0, 11, 1.5, true, -1]) {
+    for (const tag of [0, 13, 1.5, true, -1]) {
       assertRefused([tag, 1, 2, 3, 4, 5], /unknown message type tag/);
     }
     assertRefused(["1", 1, 2, 3, 4, 5], /field 0: MessagePack string/);
@@ -175,6 +228,8 @@ describe("wire message codec", () => {
       [8, 6, "ReadIndexReply"],
       [9, 6, "RequestVote"],
       [10, 5, "RequestVoteReply"],
+      [11, 4, "TimeoutNow"],
+      [12, 6, "RequestVote"],
     ];
     for (const [tag, count, type] of fixed) {
       for (const wrong of [count - 1, count + 1]) {
@@ -333,7 +388,7 @@ describe("wire message codec", () => {
         fc.dictionary(fc.constantFrom("a", "b"), fc.nat(), { maxKeys: 2 }),
       );
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 11 }), fc.array(field, { maxLength: 12 }), (tag, fields) => {
+        fc.property(fc.integer({ min: 0, max: 13 }), fc.array(field, { maxLength: 12 }), (tag, fields) => {
           checkNeverThrows(encode([tag, ...fields]));
         }),
         { seed: 103, numRuns: FUZZ_RUNS },

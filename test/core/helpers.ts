@@ -318,6 +318,16 @@ export class Cluster {
   }
 
   /**
+   * Asks the leader `id` to hand leadership to `target` (thesis §3.10), checks that it accepted, and delivers
+   * until quiet. Returns every message delivered meanwhile.
+   */
+  transfer(id: number, target: number, extraDrop?: DropFilter): Message[] {
+    const result = this.node(id).transferLeader(asNodeId(target));
+    assert.ok(result.accepted, `node ${id} refused to transfer to ${target}: ${JSON.stringify(result)}`);
+    return this.deliver(extraDrop);
+  }
+
+  /**
    * Crashes `id` and starts it again from what its store holds, losing any Ready in flight; its state machine
    * restarts from the stored snapshot.
    */

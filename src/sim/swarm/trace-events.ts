@@ -19,6 +19,8 @@ export type TracedMessage =
       readonly lastLogTerm: number;
       /** Present (true) on a pre-vote (thesis §9.6), whose term is the one proposed. */
       readonly preVote?: true;
+      /** Present (true) on a leadership transfer's vote request (thesis §3.10), started by TimeoutNow. */
+      readonly transfer?: true;
     }
   | {
       readonly type: "RequestVoteReply";
@@ -56,7 +58,9 @@ export type TracedMessage =
       readonly term: number;
       readonly requestId: number;
       readonly index: number;
-    };
+    }
+  /** A leader tells its chosen successor to campaign now (leadership transfer, thesis §3.10). */
+  | { readonly type: "TimeoutNow"; readonly term: number };
 
 /** Why a message was not handled by its receiver. */
 export type TracedDropReason = "loss" | "partition" | "down" | "overflow";
@@ -250,8 +254,9 @@ export function traceMessage(message: Message): TracedMessage {
         term: message.term,
         lastLogIndex: message.lastLogIndex,
         lastLogTerm: message.lastLogTerm,
-        // Only when set, so that traces of runs without pre-vote keep their bytes.
+        // Only when set, so that traces of runs without pre-vote or transfers keep their bytes.
         ...(message.preVote === true ? { preVote: true } : {}),
+        ...(message.transfer === true ? { transfer: true } : {}),
       };
     case "RequestVoteReply":
       return {
@@ -288,6 +293,8 @@ export function traceMessage(message: Message): TracedMessage {
       return { type: message.type, term: message.term, requestId: message.requestId };
     case "ReadIndexReply":
       return { type: message.type, term: message.term, requestId: message.requestId, index: message.index };
+    case "TimeoutNow":
+      return { type: message.type, term: message.term };
     default:
       return unreachable(message);
   }

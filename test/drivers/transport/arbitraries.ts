@@ -16,6 +16,7 @@ import {
   type ReadIndexReply,
   type RequestVote,
   type RequestVoteReply,
+  type TimeoutNow,
 } from "../../../src/core/index.ts";
 
 /** Small numbers most of the time, the extremes of the safe range sometimes. */
@@ -35,13 +36,23 @@ const preVote = fc.oneof(
   { weight: 1, arbitrary: fc.constant(true) },
 );
 
+/** Vote requests: real ones mostly, pre-votes and leadership transfer's votes (thesis §3.10) sometimes. */
+const voteKind = fc.oneof(
+  { weight: 2, arbitrary: fc.constant("real" as const) },
+  { weight: 1, arbitrary: fc.constant("pre-vote" as const) },
+  { weight: 1, arbitrary: fc.constant("transfer" as const) },
+);
+
 const requestVote: fc.Arbitrary<RequestVote> = fc
-  .record({ envelope, preVote })
+  .record({ envelope, kind: voteKind })
   // A pre-vote proposes a term above the sender's own, hence above its last log term.
-  .filter(({ envelope, preVote }) => !preVote || envelope.term > 0)
-  .chain(({ envelope: { ids, term }, preVote }) =>
+  .filter(({ envelope, kind }) => kind !== "pre-vote" || envelope.term > 0)
+  .chain(({ envelope: { ids, term }, kind }) =>
     fc
-      .record({ lastLogIndex: natural, lastLogTerm: fc.nat({ max: preVote ? term - 1 : term }) })
+      .record({
+        lastLogIndex: natural,
+        lastLogTerm: fc.nat({ max: kind === "pre-vote" ? term - 1 : term }),
+      })
       .map((fields) => ({
         type: "RequestVote" as const,
         from: asNodeId(ids[0]),
@@ -49,7 +60,8 @@ const requestVote: fc.Arbitrary<RequestVote> = fc
         term: asTerm(term),
         lastLogIndex: asIndex(fields.lastLogIndex),
         lastLogTerm: asTerm(fields.lastLogTerm),
-        ...(preVote ? { preVote: true as const } : {}),
+        ...(kind === "pre-vote" ? { preVote: true as const } : {}),
+        ...(kind === "transfer" ? { transfer: true as const } : {}),
       })),
   );
 
@@ -181,6 +193,13 @@ const readIndexReply: fc.Arbitrary<ReadIndexReply> = fc
     index: asIndex(index),
   }));
 
+const timeoutNow: fc.Arbitrary<TimeoutNow> = envelope.map(({ ids, term }) => ({
+  type: "TimeoutNow" as const,
+  from: asNodeId(ids[0]),
+  to: asNodeId(ids[1]),
+  term: asTerm(term),
+}));
+
 /** Each message type's generator, by type name. */
 export const MESSAGE_ARBITRARIES = {
   RequestVote: requestVote,
@@ -191,6 +210,7 @@ export const MESSAGE_ARBITRARIES = {
   InstallSnapshotReply: installSnapshotReply,
   ReadIndex: readIndex,
   ReadIndexReply: readIndexReply,
+  TimeoutNow: timeoutNow,
 } as const satisfies { [T in Message["type"]]: fc.Arbitrary<Extract<Message, { type: T }>> };
 
 /** Any valid message, every type equally likely. */
