@@ -9,6 +9,7 @@ import { runDemo } from "./demo.ts";
 import { registerFigure16Command } from "./figure16.ts";
 import { registerKvCommand } from "./kv.ts";
 import { registerLabCommand } from "./lab.ts";
+import { registerLeaderCommand } from "./leader.ts";
 import { positiveOption, seedOption } from "./parse.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerSimCommand } from "./sim.ts";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerKvCommand(program);
   registerStatusCommand(program);
   registerBenchCommand(program);
+  registerLeaderCommand(program);
   return program;
 }
 

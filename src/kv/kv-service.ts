@@ -1,4 +1,13 @@
-import type { Entry, LogIndex, NodeId, ReadState, Role, Snapshot, Term } from "../core/index.ts";
+import type {
+  Entry,
+  LogIndex,
+  NodeId,
+  ReadState,
+  Role,
+  Snapshot,
+  Term,
+  TransferResult,
+} from "../core/index.ts";
 import type { Clock, TimerHandle } from "../peer/clock.ts";
 import { Peer, type PeerOptions } from "../peer/peer.ts";
 import { type KvCommand, validateCommand } from "./command.ts";
@@ -179,6 +188,16 @@ export class KvService {
       }, this.#options.requestTimeoutMs);
       this.#reads.set(id, { key, resolve, timer, index: null });
     });
+  }
+
+  /**
+   * Asks this node, if it leads, to hand leadership to `target` (thesis §3.10): it stops taking writes,
+   * brings the target up to date and tells it to campaign at once; the transfer is abandoned after an
+   * election timeout. Resolves at once with whether the transfer started; watch the status for the outcome.
+   */
+  transferLeader(target: NodeId): TransferResult {
+    if (this.peer.stopped) return { accepted: false, reason: "not-leader", leader: null };
+    return this.peer.transferLeader(target);
   }
 
   /** The value of `key` in this node's state machine as applied so far: fast, possibly stale. */

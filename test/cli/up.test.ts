@@ -4,14 +4,19 @@
  * data.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { BIN, freePorts, poll, spawnTsraft, type TsraftProcess } from "../drivers/server/process-cluster.ts";
+import {
+  freePorts,
+  poll,
+  runTsraft,
+  spawnTsraft,
+  type TsraftProcess,
+} from "../drivers/server/process-cluster.ts";
 
 /** Whether every port in `ports` can be listened on right now. */
 async function allFree(ports: readonly number[]): Promise<boolean> {
@@ -44,22 +49,8 @@ function startUp(cwd: string, peerPort: number, apiPort: number): TsraftProcess 
   return spawnTsraft(["up", "--peer-port", String(peerPort), "--api-port", String(apiPort)], cwd);
 }
 
-/** Runs a `tsraft` command to completion without blocking this process's event loop (which reads `up`). */
-function cli(
-  cwd: string,
-  ...args: string[]
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd, encoding: "utf8", timeout: 30_000 },
-      (error, stdout, stderr) => {
-        const status = error === null ? 0 : typeof error.code === "number" ? error.code : null;
-        resolve({ status, stdout, stderr });
-      },
-    );
-  });
+function cli(cwd: string, ...args: string[]) {
+  return runTsraft(args, cwd);
 }
 
 describe("tsraft up", () => {

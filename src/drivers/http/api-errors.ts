@@ -15,6 +15,7 @@ export type ApiErrorCode =
   | "stale-sequence"
   | "no-such-route"
   | "method-not-allowed"
+  | "transfer-in-progress"
   | "internal";
 
 /** The HTTP status of each code. `not-leader` is a 307 redirect to the leader (Location header). */
@@ -31,6 +32,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   "stale-sequence": 409,
   "no-such-route": 404,
   "method-not-allowed": 405,
+  "transfer-in-progress": 409,
   internal: 500,
 };
 

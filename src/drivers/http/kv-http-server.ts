@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { NodeId } from "../../core/index.ts";
+import { asNodeId, type NodeId } from "../../core/index.ts";
 import type { KvCommand, SessionStamp } from "../../kv/command.ts";
 import { validateKey, validateValue } from "../../kv/command.ts";
 import { GatewaySession, type UnstampedCommand } from "../../kv/gateway-session.ts";
@@ -21,6 +21,7 @@ import { type ApiErrorCode, apiError, STATUS_OF } from "./api-errors.ts";
  *   POST   /v1/kv/{key}/append         {"value": "..."}
  *   POST   /v1/kv/{key}/cas            {"expected": "..." | null, "value": "..."}
  *   POST   /v1/sessions                registers a client session: {"clientId": N}
+ *   POST   /v1/leader/transfer         {"target": N}: the leader hands leadership to node N (202 when started)
  *
  * Writes carry a client session in headers (`tsraft-client-id`, `tsraft-sequence`, `tsraft-acked-below`) for
  * exactly-once retries; without them the node's own session is used. Followers answer writes with a 307
@@ -128,6 +129,10 @@ export class KvHttpServer {
       if (ok.result.kind !== "registered") throw new ApiFailure("internal", `unexpected ${ok.result.kind}`);
       return [200, { clientId: ok.result.clientId, index: ok.index }];
     }
+    if (path === "/v1/leader/transfer") {
+      requireMethod(method, ["POST"]);
+      return this.#transferLeader(request);
+    }
     const match = /^\/v1\/kv\/([^/]+)(?:\/(append|cas))?$/.exec(path);
     if (match === null) throw new ApiFailure("no-such-route", `no such route: ${method} ${path}`);
     const key = decodeKey(match[1] ?? "");
@@ -152,6 +157,26 @@ export class KvHttpServer {
         return this.#write(request, { kind: "delete", key });
       default:
         throw new ApiFailure("method-not-allowed", `${method} is not allowed on ${path}`);
+    }
+  }
+
+  async #transferLeader(request: IncomingMessage): Promise<[number, unknown]> {
+    const body = await readJsonBody(request);
+    const target = body.target;
+    if (typeof target !== "number" || !Number.isSafeInteger(target) || target < 1) {
+      throw new ApiFailure("bad-request", '"target" must be a node id (a positive integer)');
+    }
+    const result = this.#options.service.transferLeader(asNodeId(target));
+    if (result.accepted) return [202, { target, status: "started" }];
+    switch (result.reason) {
+      case "not-leader":
+        throw this.#serviceFailure({ error: "not-leader", leader: result.leader }, request);
+      case "unknown-target":
+        throw new ApiFailure("bad-request", `node ${target} is not a voting member`);
+      case "target-is-self":
+        throw new ApiFailure("bad-request", `node ${target} already leads`);
+      case "transfer-in-progress":
+        throw new ApiFailure("transfer-in-progress", "another leader transfer is in progress");
     }
   }
 

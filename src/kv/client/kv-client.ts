@@ -121,6 +121,17 @@ export class KvClient {
     return { swapped: false, current: typeof current === "string" ? current : null };
   }
 
+  /**
+   * Asks the leader to hand leadership to node `target` (thesis §3.10). Resolves once the transfer started;
+   * whether it completed shows in {@link statuses}. Throws `rejected` for an unknown target or one that leads.
+   */
+  async transferLeader(target: number): Promise<void> {
+    await this.#call(
+      { method: "POST", path: "/v1/leader/transfer", body: { target }, command: false },
+      [202],
+    );
+  }
+
   /** Status of every node (null for nodes that did not answer). */
   async statuses(): Promise<unknown[]> {
     return Promise.all(

@@ -2,7 +2,7 @@
  * Real `tsraft serve` processes on loopback for the real-process tests: start, SIGKILL, restart, and a small
  * HTTP client that follows the leader. Every wait is a poll with a deadline, never a fixed sleep.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -17,6 +17,24 @@ export const BIN = fileURLToPath(new URL("../../../bin/tsraft.js", import.meta.u
 export interface TsraftProcess {
   readonly child: ChildProcess;
   readonly output: () => string;
+}
+
+/** Runs `tsraft ...args` to completion without blocking this process's event loop. */
+export function runTsraft(
+  args: readonly string[],
+  cwd?: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { encoding: "utf8", timeout: 30_000, ...(cwd === undefined ? {} : { cwd }) },
+      (error, stdout, stderr) => {
+        const status = error === null ? 0 : typeof error.code === "number" ? error.code : null;
+        resolve({ status, stdout, stderr });
+      },
+    );
+  });
 }
 
 /** Starts `tsraft ...args` and collects its output. */

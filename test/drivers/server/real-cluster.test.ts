@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { openSync, readdirSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { BIN, ProcessCluster, poll } from "./process-cluster.ts";
+import { connect } from "../../../src/drivers/kv.ts";
+import { BIN, ProcessCluster, poll, runTsraft } from "./process-cluster.ts";
 
 const clusters: ProcessCluster[] = [];
 after(async () => {
@@ -113,6 +114,38 @@ describe("a cluster of real processes", { concurrency: false }, () => {
       if ((await cluster.get(newLeader, key)) !== expected) lost.push(key);
     }
     assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.size} acknowledged writes were lost`);
+  });
+
+  test("leadership is handed to another node while a client writes (thesis §3.10)", async () => {
+    const cluster = await newCluster(3);
+    await cluster.startAll();
+    const first = await cluster.waitForLeader();
+    const target = cluster.ids.find((id) => id !== first) ?? 1;
+    // A client with retries (the library users would use) keeps writing across the hand-over.
+    const client = connect(cluster.ids.map((id) => cluster.apiUrl(id)));
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      for (let n = 0; writing; n++) {
+        await client.put(`t${n}`, `v${n}`);
+        written++;
+      }
+    })();
+    await poll("some writes before the transfer", async () => written >= 20);
+    const transfer = await runTsraft([
+      "leader",
+      "transfer",
+      String(target),
+      "--endpoints",
+      cluster.ids.map((id) => cluster.apiUrl(id)).join(","),
+    ]);
+    assert.equal(transfer.status, 0, transfer.stderr);
+    assert.match(transfer.stdout, new RegExp(`node ${target} is the leader`));
+    assert.equal(await cluster.waitForLeader(), target);
+    const atTransfer = written;
+    await poll("writes to go on under the new leader", async () => written >= atTransfer + 20);
+    writing = false;
+    await writer;
   });
 
   test("SIGTERM stops a node cleanly; a corrupted log stops it from starting, naming file and offset", async () => {
