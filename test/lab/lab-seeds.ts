@@ -1,5 +1,7 @@
 import { randomInt } from "node:crypto";
 import { test } from "node:test";
+import { runKvraftScenario } from "../../src/lab/kvraft/run.ts";
+import type { KvraftScenario } from "../../src/lab/kvraft/scenario.ts";
 import { clockModeFromEnv, runScenario } from "../../src/lab/scenarios/run.ts";
 import type { LabScenario } from "../../src/lab/scenarios/scenario.ts";
 
@@ -20,15 +22,26 @@ const REGRESSION_SEEDS: Readonly<Record<string, readonly number[]>> = {
   Figure8Unreliable2C: [285, 385, 572],
 };
 
-export function labSeeds(): number[] {
+/**
+ * The kvraft (Lab 3) tests' fixed seeds and default random batch: fewer than Lab 2's, because every kvraft
+ * run simulates 15 to 35 seconds of busy clients and checks their history (about half a second of processor
+ * time per run, 10 to 15 s for the whole lab per seed).
+ */
+const KVRAFT_FIXED_SEEDS = [1, 2];
+const KVRAFT_RANDOM_SEEDS_DEFAULT = 1;
+
+/** Seeds that once failed a kvraft scenario, kept as regressions (each with the bug it found). */
+const KVRAFT_REGRESSION_SEEDS: Readonly<Record<string, readonly number[]>> = {};
+
+export function labSeeds(fixedSeeds: readonly number[] = FIXED_SEEDS, randomSeedsDefault = 2): number[] {
   const clock = clockModeFromEnv(process.env.TSRAFT_CLOCK);
   const listed = process.env.TSRAFT_SEEDS;
   if (listed !== undefined && listed !== "")
     return listed.split(",").map((seed) => Number.parseInt(seed, 10));
   if (clock === "real") return [1];
-  const randomCount = Number.parseInt(process.env.TSRAFT_RANDOM_SEEDS ?? "2", 10);
+  const randomCount = Number.parseInt(process.env.TSRAFT_RANDOM_SEEDS ?? String(randomSeedsDefault), 10);
   const random = Array.from({ length: randomCount }, () => randomInt(1, 2 ** 31 - 1));
-  return [...FIXED_SEEDS, ...random];
+  return [...fixedSeeds, ...random];
 }
 
 /** Registers one node:test test per scenario and seed. */
@@ -40,6 +53,21 @@ export function registerLabTests(scenarios: readonly LabScenario[]): void {
     for (const seed of [...seeds, ...regressions]) {
       test(`${scenario.name} (seed ${seed}, ${clock} clock)`, async () => {
         const result = await runScenario(scenario, { seed, clock });
+        if (!result.passed) throw result.error;
+      });
+    }
+  }
+}
+
+/** Registers one node:test test per kvraft scenario and seed (same environment settings as Lab 2's). */
+export function registerKvraftTests(scenarios: readonly KvraftScenario[]): void {
+  const clock = clockModeFromEnv(process.env.TSRAFT_CLOCK);
+  const seeds = labSeeds(KVRAFT_FIXED_SEEDS, KVRAFT_RANDOM_SEEDS_DEFAULT);
+  for (const scenario of scenarios) {
+    const regressions = clock === "virtual" ? (KVRAFT_REGRESSION_SEEDS[scenario.name] ?? []) : [];
+    for (const seed of [...seeds, ...regressions]) {
+      test(`${scenario.name} (seed ${seed}, ${clock} clock)`, async () => {
+        const result = await runKvraftScenario(scenario, { seed, clock });
         if (!result.passed) throw result.error;
       });
     }

@@ -1,13 +1,18 @@
+import type { KvraftScenario } from "../kvraft/scenario.ts";
 import { lab2A } from "./lab2a.ts";
 import { lab2B } from "./lab2b.ts";
 import { lab2C } from "./lab2c.ts";
 import { lab2D } from "./lab2d.ts";
+import { lab3A } from "./lab3a.ts";
+import { lab3B } from "./lab3b.ts";
 import type { LabScenario } from "./scenario.ts";
 
 export { lab2A } from "./lab2a.ts";
 export { lab2B } from "./lab2b.ts";
 export { lab2C } from "./lab2c.ts";
 export { lab2D } from "./lab2d.ts";
+export { lab3A } from "./lab3a.ts";
+export { lab3B } from "./lab3b.ts";
 export {
   type ClockMode,
   clockModeFromEnv,
@@ -23,6 +28,13 @@ export type { LabPart, LabScenario } from "./scenario.ts";
  * in this order; a new part is added by appending its list here and nowhere else.
  */
 export const allScenarios: readonly LabScenario[] = [...lab2A, ...lab2B, ...lab2C, ...lab2D];
+
+/**
+ * Every Lab 3 (kvraft) scenario, in the course's order (3A, then 3B). Apart from {@link allScenarios}: they run
+ * on the kvraft tester (`runKvraftScenario`) and report four figures per section (seconds, peers, RPCs, ops)
+ * instead of Lab 2's five.
+ */
+export const allKvraftScenarios: readonly KvraftScenario[] = [...lab3A, ...lab3B];
 
 /**
  * Selects scenarios by name, as `go test -run` does: `pattern` is a regular expression searched for anywhere

@@ -1,3 +1,4 @@
+import type { KvraftFigures } from "../kvraft/config.ts";
 import type { TestFigures } from "../tester/config.ts";
 
 /**
@@ -31,4 +32,74 @@ export const REFERENCE_FIGURES: Readonly<Record<string, TestFigures>> = {
   SnapshotInstallCrash2D: { seconds: 53.5, peers: 3, rpcs: 601, bytes: 256638, commits: 339 },
   SnapshotInstallUnCrash2D: { seconds: 63.5, peers: 3, rpcs: 687, bytes: 288294, commits: 336 },
   SnapshotAllCrash2D: { seconds: 19.5, peers: 3, rpcs: 268, bytes: 81352, commits: 58 },
+};
+
+/** One row of the course's published kvraft figures: a test section's printed title and its four figures. */
+export interface KvraftReferenceRow {
+  /** The title the course prints, without the trailing " ...". */
+  readonly title: string;
+  readonly figures: KvraftFigures;
+}
+
+function row(title: string, seconds: number, peers: number, rpcs: number, ops: number): KvraftReferenceRow {
+  return { title, figures: { seconds, peers, rpcs, ops } };
+}
+
+/**
+ * The figures the course published for its kvraft solution (the Spring 2022 handout's sample run, made with
+ * `-race`): seconds, peers, RPCs sent (clerks' and Raft's), clerk operations counted. By scenario name, one
+ * row per `begin`/`end` section (TestOnePartition3A has three).
+ */
+export const KVRAFT_REFERENCE_FIGURES: Readonly<Record<string, readonly KvraftReferenceRow[]>> = {
+  Basic3A: [row("Test: one client (3A)", 15.5, 5, 4576, 903)],
+  Speed3A: [row("Test: ops complete fast enough (3A)", 15.7, 3, 3022, 0)],
+  Concurrent3A: [row("Test: many clients (3A)", 15.9, 5, 5884, 1160)],
+  Unreliable3A: [row("Test: unreliable net, many clients (3A)", 19.2, 5, 3083, 441)],
+  UnreliableOneKey3A: [row("Test: concurrent append to same key, unreliable (3A)", 2.5, 3, 218, 52)],
+  OnePartition3A: [
+    row("Test: progress in majority (3A)", 1.7, 5, 103, 2),
+    row("Test: no progress in minority (3A)", 1.0, 5, 102, 3),
+    row("Test: completion after heal (3A)", 1.2, 5, 70, 3),
+  ],
+  ManyPartitionsOneClient3A: [row("Test: partitions, one client (3A)", 23.8, 5, 4501, 765)],
+  ManyPartitionsManyClients3A: [row("Test: partitions, many clients (3A)", 23.5, 5, 5692, 974)],
+  PersistOneClient3A: [row("Test: restarts, one client (3A)", 22.2, 5, 4721, 908)],
+  PersistConcurrent3A: [row("Test: restarts, many clients (3A)", 22.5, 5, 5490, 1033)],
+  PersistConcurrentUnreliable3A: [
+    row("Test: unreliable net, restarts, many clients (3A)", 26.5, 5, 3532, 474),
+  ],
+  PersistPartition3A: [row("Test: restarts, partitions, many clients (3A)", 29.7, 5, 6122, 1060)],
+  PersistPartitionUnreliable3A: [
+    row("Test: unreliable net, restarts, partitions, many clients (3A)", 32.9, 5, 2967, 317),
+  ],
+  PersistPartitionUnreliableLinearizable3A: [
+    row("Test: unreliable net, restarts, partitions, random keys, many clients (3A)", 35.0, 7, 8249, 746),
+  ],
+  SnapshotRPC3B: [row("Test: InstallSnapshot RPC (3B)", 4.0, 3, 289, 63)],
+  SnapshotSize3B: [row("Test: snapshot size is reasonable (3B)", 2.6, 3, 2418, 800)],
+  Speed3B: [row("Test: ops complete fast enough (3B)", 3.2, 3, 3025, 0)],
+  SnapshotRecover3B: [row("Test: restarts, snapshots, one client (3B)", 21.9, 5, 29266, 5820)],
+  SnapshotRecoverManyClients3B: [row("Test: restarts, snapshots, many clients (3B)", 21.5, 5, 33115, 6420)],
+  SnapshotUnreliable3B: [row("Test: unreliable net, snapshots, many clients (3B)", 17.4, 5, 3233, 482)],
+  SnapshotUnreliableRecover3B: [
+    row("Test: unreliable net, restarts, snapshots, many clients (3B)", 22.7, 5, 3337, 471),
+  ],
+  SnapshotUnreliableRecoverConcurrentPartition3B: [
+    row("Test: unreliable net, restarts, partitions, snapshots, many clients (3B)", 30.4, 5, 2725, 274),
+  ],
+  SnapshotUnreliableRecoverConcurrentPartitionLinearizable3B: [
+    row(
+      "Test: unreliable net, restarts, partitions, snapshots, random keys, many clients (3B)",
+      37.7,
+      7,
+      8378,
+      681,
+    ),
+  ],
+};
+
+/** The course's total `go test` times for its kvraft sample runs (seconds, with `-race`). */
+export const KVRAFT_REFERENCE_TOTAL_SECONDS: Readonly<Record<"3A" | "3B", number>> = {
+  "3A": 290.184,
+  "3B": 161.538,
 };

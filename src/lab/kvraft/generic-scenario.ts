@@ -1,0 +1,35 @@
+import { type GenericTestSettings, genericTest, genericTestSpeed, genericTitle } from "./generic-test.ts";
+import type { KvraftPart, KvraftScenario } from "./scenario.ts";
+
+/** Servers in GenericTestSpeed. */
+const SPEED_SERVERS = 3;
+
+/** A scenario running the course's GenericTest with `settings` on `nservers` servers. */
+export function genericScenario(
+  name: string,
+  nservers: number,
+  settings: GenericTestSettings & { readonly part: KvraftPart },
+): KvraftScenario {
+  return {
+    name,
+    part: settings.part,
+    titles: [genericTitle(settings)],
+    servers: nservers,
+    unreliable: settings.unreliable,
+    maxRaftState: settings.maxraftstate,
+    body: (cfg) => genericTest(cfg, settings),
+  };
+}
+
+/** A scenario running the course's GenericTestSpeed (three servers, a reliable network). */
+export function speedScenario(name: string, part: KvraftPart, maxraftstate: number): KvraftScenario {
+  return {
+    name,
+    part,
+    titles: [`Test: ops complete fast enough (${part})`],
+    servers: SPEED_SERVERS,
+    unreliable: false,
+    maxRaftState: maxraftstate,
+    body: (cfg) => genericTestSpeed(cfg, part),
+  };
+}

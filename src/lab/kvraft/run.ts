@@ -1,0 +1,88 @@
+import type { Clock } from "../../peer/index.ts";
+import { makeRealClock, makeVirtualClock } from "../clocks.ts";
+import { type RunOptions, replayCommand } from "../scenarios/run.ts";
+import { LabTestFailure } from "../tester/failure.ts";
+import { type KvraftConfig, type KvraftSection, makeKvraftConfig } from "./config.ts";
+import type { HistoryCheck } from "./op-log.ts";
+import type { KvraftScenario } from "./scenario.ts";
+
+/** The outcome of one kvraft scenario run. */
+export interface KvraftScenarioResult {
+  readonly name: string;
+  readonly seed: number;
+  readonly clock: RunOptions["clock"];
+  readonly passed: boolean;
+  /** The failure, its message ending with the seed and the commands that replay it. */
+  readonly error?: Error;
+  /** The figures of each section that passed, in order (all of them when the run passed). */
+  readonly sections: readonly KvraftSection[];
+  /** The linearizability checks the run made. */
+  readonly checks: readonly HistoryCheck[];
+  /** Wall-clock milliseconds the run took. */
+  readonly wallMs: number;
+  /** Milliseconds of the run's own clock (virtual or real) from start to end. */
+  readonly clockMs: number;
+}
+
+/** A second way to replay a kvraft run, through the test file, for as long as `tsraft lab` runs Lab 2 only. */
+export function kvraftTestReplayCommand(
+  scenario: KvraftScenario,
+  seed: number,
+  clock: RunOptions["clock"],
+): string {
+  const file = scenario.part === "3A" ? "test/lab/lab3a.test.ts" : "test/lab/lab3b.test.ts";
+  const clockSetting = clock === "real" ? " TSRAFT_CLOCK=real" : "";
+  return `TSRAFT_SEEDS=${seed}${clockSetting} node --import tsx --test --test-name-pattern="^${scenario.name} " ${file}`;
+}
+
+/**
+ * Runs one kvraft scenario with one seed: builds its config on a fresh clock, runs its steps, and stops at the
+ * first failure anywhere (a tester check, a client, a server's broken invariant). Always cleans up. A scenario
+ * that never checks its history fails: every kvraft test here is checked for linearizability.
+ */
+export async function runKvraftScenario(
+  scenario: KvraftScenario,
+  options: RunOptions,
+): Promise<KvraftScenarioResult> {
+  const virtual = options.clock === "virtual" ? makeVirtualClock() : null;
+  const clock: Clock = virtual ?? makeRealClock();
+  const started = globalThis.performance.now();
+  const clockStart = clock.now();
+  let cfg: KvraftConfig | null = null;
+  let error: Error | undefined;
+  try {
+    cfg = makeKvraftConfig(scenario.servers, scenario.unreliable, scenario.maxRaftState, {
+      clock,
+      seed: options.seed,
+      ...(options.print === undefined ? {} : { print: options.print }),
+    });
+    await Promise.race([scenario.body.call(scenario, cfg), cfg.failure]);
+    if (cfg.checks.length === 0) cfg.fatal("the scenario never checked its history for linearizability");
+  } catch (caught) {
+    error = caught instanceof Error ? caught : new Error(String(caught));
+  } finally {
+    try {
+      cfg?.cleanup();
+    } catch (caught) {
+      error ??= caught instanceof Error ? caught : new Error(String(caught));
+    }
+    virtual?.stop();
+  }
+  const result = {
+    name: scenario.name,
+    seed: options.seed,
+    clock: options.clock,
+    sections: cfg?.sections ?? [],
+    checks: cfg?.checks ?? [],
+    wallMs: globalThis.performance.now() - started,
+    clockMs: clock.now() - clockStart,
+  };
+  if (error === undefined) return { ...result, passed: true };
+  const replay = replayCommand(scenario.name, options.seed, options.clock);
+  const failure = new LabTestFailure(
+    `${scenario.name} failed (seed ${options.seed}, ${options.clock} clock): ${error.message}\n  replay: ${replay}\n  or: ${kvraftTestReplayCommand(scenario, options.seed, options.clock)}`,
+  );
+  if (!(error instanceof LabTestFailure) && error.stack !== undefined)
+    failure.stack = `${failure.message}\n${error.stack}`;
+  return { ...result, passed: false, error: failure };
+}
