@@ -4,7 +4,11 @@
  * the benchmark targets from the course's guidance. Pure functions over plain data, as text or as Markdown, so
  * that the report is testable without running anything.
  */
+
+import type { KvraftFigures } from "../lab/kvraft/config.ts";
+import type { KvraftPart } from "../lab/kvraft/scenario.ts";
 import type { ClockMode } from "../lab/scenarios/index.ts";
+import type { KvraftReferenceRow } from "../lab/scenarios/reference-figures.ts";
 import type { TestFigures } from "../lab/tester/config.ts";
 import type { LabRunRecord } from "./lab-protocol.ts";
 import { formatSeconds } from "./lab-report.ts";
@@ -147,9 +151,20 @@ function secondsCell(cell: RunCell): string {
 /** The comparison table as aligned text lines: the test name left-aligned, the figures right-aligned. */
 export function comparisonTableLines(rows: readonly ComparisonRow[], passes: readonly ClockPass[]): string[] {
   const { header, body } = tableCells(rows, passes, OVER_MARK);
-  // A marked figure keeps its digits in line with the others': the mark hangs in a column of its own after
-  // our RPCs and bytes (a space where there is no mark).
-  const marked = header.map((title) => title === "RPCs" || title === "bytes");
+  return alignedLines(header, body, ["RPCs", "bytes"]);
+}
+
+/**
+ * A table as aligned text lines: the first column left-aligned, the others right-aligned. A marked figure
+ * keeps its digits in line with the others': in the columns titled in `markedTitles`, the over-reference mark
+ * hangs in a column of its own (a space where there is no mark).
+ */
+function alignedLines(
+  header: readonly string[],
+  body: readonly (readonly string[])[],
+  markedTitles: readonly string[],
+): string[] {
+  const marked = header.map((title) => markedTitles.includes(title));
   const split = (cell: string, column: number): [string, string] =>
     marked[column] === true && cell.endsWith(OVER_MARK)
       ? [cell.slice(0, -OVER_MARK.length), OVER_MARK]
@@ -482,6 +497,34 @@ function introParagraph(seed: number, clocks: readonly ClockMode[]): string {
   );
 }
 
+/** Each pass's totals as a Markdown table, and a note when the real clock's tests ran in parallel. */
+function totalsMarkdown(passes: readonly ClockPass[]): string[] {
+  const out = [
+    "| clock | wall | CPU (this process + workers) | sum of per-test times | how |",
+    "| --- | ---: | ---: | ---: | --- |",
+  ];
+  for (const pass of passes) {
+    const totals = passTotals(pass);
+    const cpu =
+      totals.workers <= 1
+        ? formatSeconds(totals.cpuMs)
+        : `${formatSeconds(totals.cpuMs)} (${formatSeconds(totals.mainCpuMs)} + ${formatSeconds(totals.workerCpuMs)})`;
+    out.push(
+      `| ${totals.clock} | ${formatSeconds(totals.wallMs)} | ${cpu} | ${formatSeconds(totals.sumMs)}` +
+        ` (${sumMeaning(totals.clock)}) | ${howRun(totals)} |`,
+    );
+  }
+  if (passes.some((pass) => pass.clock === "real" && pass.workers > 1)) {
+    out.push(
+      "",
+      "The course runs its tests one after another; the real-clock pass here runs them in parallel worker" +
+        " processes, so its wall time is less than the sum of the per-test times, which is what a sequential" +
+        " run would take.",
+    );
+  }
+  return out;
+}
+
 /** The report as a Markdown document: what it shows, the machine, the table, the over-reference tests, totals, targets. */
 export function comparisonMarkdown(facts: MarkdownFacts): string {
   const rows = comparisonRows(facts.names, facts.passes, facts.reference);
@@ -506,37 +549,288 @@ export function comparisonMarkdown(facts: MarkdownFacts): string {
     out.push("The tests that sent more RPCs or bytes than the reference, and why, where we can tell:", "");
     out.push(...overReferenceLines(over).map((line) => `- ${line}`));
   }
-  out.push(
-    "",
-    "## Totals",
-    "",
-    "| clock | wall | CPU (this process + workers) | sum of per-test times | how |",
-  );
-  out.push("| --- | ---: | ---: | ---: | --- |");
-  for (const pass of facts.passes) {
-    const totals = passTotals(pass);
-    const cpu =
-      totals.workers <= 1
-        ? formatSeconds(totals.cpuMs)
-        : `${formatSeconds(totals.cpuMs)} (${formatSeconds(totals.mainCpuMs)} + ${formatSeconds(totals.workerCpuMs)})`;
-    out.push(
-      `| ${totals.clock} | ${formatSeconds(totals.wallMs)} | ${cpu} | ${formatSeconds(totals.sumMs)}` +
-        ` (${sumMeaning(totals.clock)}) | ${howRun(totals)} |`,
-    );
-  }
-  if (facts.passes.some((pass) => pass.clock === "real" && pass.workers > 1)) {
-    out.push(
-      "",
-      "The course runs its tests one after another; the real-clock pass here runs them in parallel worker" +
-        " processes, so its wall time is less than the sum of the per-test times, which is what a sequential" +
-        " run would take.",
-    );
-  }
+  out.push("", "## Totals", "", ...totalsMarkdown(facts.passes));
   out.push("", "## Targets (a benchmark, not a test)", "");
   if (!facts.wholeSuite)
     out.push("The time targets are for the whole suite; this run selected part of it.", "");
   for (const check of evaluateTargets(rows, facts.passes, facts.wholeSuite)) {
     out.push(`- ${check.met ? "met" : "**missed**"}: ${check.target}: ${check.measured}`);
   }
+  return `${out.join("\n")}\n`;
+}
+
+// ---- Lab 3 (kvraft) ----------------------------------------------------------------------------------------
+
+/** What the Lab 3 comparison needs to know of a test (a `KvraftScenario` is one). */
+export interface KvraftTestInfo {
+  readonly name: string;
+  readonly part: KvraftPart;
+  /** The course's titles, one per `begin` … `end` section. */
+  readonly titles: readonly string[];
+}
+
+/** What became of one section of a Lab 3 test on one clock. */
+export type KvraftCell =
+  | { readonly kind: "passed"; readonly figures: KvraftFigures }
+  /** The run failed in or before this section. */
+  | { readonly kind: "failed" }
+  /** Not run on that clock (interrupted, stopped by --fail-fast). */
+  | { readonly kind: "missing" };
+
+/** One row of the Lab 3 comparison: one section of one test (most tests have one; OnePartition3A three). */
+export interface KvraftComparisonRow {
+  readonly name: string;
+  /** The row's label: the test's name, and for a test of several sections, the section's short title. */
+  readonly label: string;
+  /** One cell per pass, in the passes' order. */
+  readonly cells: readonly KvraftCell[];
+  /** Per pass, in the same order: whether that clock's RPCs exceed the reference's. */
+  readonly overRpcs: readonly boolean[];
+  /** The course's figures for this section; `null` when it published none. */
+  readonly reference: KvraftFigures | null;
+}
+
+/** `Test: progress in majority (3A)` → `progress in majority`. */
+function shortTitle(title: string): string {
+  return title.replace(/^Test: /, "").replace(/ \(\d[A-Z]\)$/, "");
+}
+
+/**
+ * The rows of the Lab 3 comparison: for each test in `tests` (the course's order), one row per section, with
+ * each pass's figures for it and the course's (sections are matched by position, as the course prints them).
+ */
+export function kvraftComparisonRows(
+  tests: readonly KvraftTestInfo[],
+  passes: readonly ClockPass[],
+  reference: Readonly<Record<string, readonly KvraftReferenceRow[]>>,
+): KvraftComparisonRow[] {
+  return tests.flatMap((test) => {
+    const refRows = Object.hasOwn(reference, test.name) ? (reference[test.name] ?? []) : [];
+    const records = passes.map((pass) => pass.records.find((record) => record.name === test.name));
+    return test.titles.map((title, section) => {
+      const ref = refRows[section]?.figures ?? null;
+      const cells = records.map((record) => kvraftCellOf(record, section));
+      return {
+        name: test.name,
+        label: test.titles.length === 1 ? test.name : `${test.name}: ${shortTitle(title)}`,
+        cells,
+        overRpcs: cells.map((cell) => cell.kind === "passed" && ref !== null && cell.figures.rpcs > ref.rpcs),
+        reference: ref,
+      };
+    });
+  });
+}
+
+function kvraftCellOf(record: LabRunRecord | undefined, section: number): KvraftCell {
+  if (record === undefined) return { kind: "missing" };
+  const figures = record.sections?.[section]?.figures;
+  if (figures !== undefined) return { kind: "passed", figures };
+  return record.passed ? { kind: "missing" } : { kind: "failed" };
+}
+
+/**
+ * The Lab 3 table as rows of cells, header first: the section, each pass's seconds, then peers, RPCs and ops
+ * from the first pass, then the course's four figures.
+ */
+function kvraftTableCells(
+  rows: readonly KvraftComparisonRow[],
+  passes: readonly ClockPass[],
+  mark: string,
+): { header: string[]; body: string[][] } {
+  const header = [
+    "test",
+    ...passes.map((pass) => `${pass.clock} s`),
+    "peers",
+    "RPCs",
+    "ops",
+    "ref s",
+    "ref peers",
+    "ref RPCs",
+    "ref ops",
+  ];
+  const body = rows.map((row) => {
+    const first = row.cells[0];
+    const ours = first?.kind === "passed" ? first.figures : null;
+    const ref = row.reference;
+    return [
+      row.label,
+      ...row.cells.map(kvraftSecondsCell),
+      ours === null ? MISSING : String(ours.peers),
+      ours === null ? MISSING : `${ours.rpcs}${row.overRpcs[0] === true ? mark : ""}`,
+      ours === null ? MISSING : String(ours.ops),
+      ref === null ? MISSING : ref.seconds.toFixed(1),
+      ref === null ? MISSING : String(ref.peers),
+      ref === null ? MISSING : String(ref.rpcs),
+      ref === null ? MISSING : String(ref.ops),
+    ];
+  });
+  return { header, body };
+}
+
+function kvraftSecondsCell(cell: KvraftCell): string {
+  switch (cell.kind) {
+    case "passed":
+      return cell.figures.seconds.toFixed(1);
+    case "failed":
+      return "FAIL";
+    case "missing":
+      return MISSING;
+    default:
+      return cell satisfies never;
+  }
+}
+
+/** The Lab 3 table as aligned text lines. */
+export function kvraftTableLines(
+  rows: readonly KvraftComparisonRow[],
+  passes: readonly ClockPass[],
+): string[] {
+  const { header, body } = kvraftTableCells(rows, passes, OVER_MARK);
+  return alignedLines(header, body, ["RPCs"]);
+}
+
+/** The Lab 3 table in Markdown. */
+export function kvraftTableMarkdown(
+  rows: readonly KvraftComparisonRow[],
+  passes: readonly ClockPass[],
+): string[] {
+  const { header, body } = kvraftTableCells(rows, passes, `\\${OVER_MARK}`);
+  const row = (cells: readonly string[]): string => `| ${cells.join(" | ")} |`;
+  const rule = `|${header.map((_, column) => (column === 0 ? " --- " : " ---: ")).join("|")}|`;
+  return [row(header), rule, ...body.map(row)];
+}
+
+/** One part's (3A's or 3B's) sum of per-test times on each clock, next to the course's `go test` time. */
+export interface KvraftPartTotal {
+  readonly part: KvraftPart;
+  /** Tests of the part that ran (on the first pass) and that the part has among `tests`. */
+  readonly ran: number;
+  readonly tests: number;
+  /** Per pass, in the passes' order: the sum of the part's per-test times on that clock, in milliseconds. */
+  readonly sumMs: readonly number[];
+  /** The course's total for the part, in seconds; `null` when it published none. */
+  readonly referenceSeconds: number | null;
+}
+
+/** The per-part totals of the Lab 3 comparison, for the parts that have tests among `tests`. */
+export function kvraftPartTotals(
+  tests: readonly KvraftTestInfo[],
+  passes: readonly ClockPass[],
+  referenceTotals: Readonly<Partial<Record<KvraftPart, number>>>,
+): KvraftPartTotal[] {
+  const parts: KvraftPart[] = ["3A", "3B"];
+  return parts.flatMap((part) => {
+    const names = new Set(tests.filter((test) => test.part === part).map((test) => test.name));
+    if (names.size === 0) return [];
+    const ofPart = (pass: ClockPass) => pass.records.filter((record) => names.has(record.name));
+    return [
+      {
+        part,
+        ran: passes[0] === undefined ? 0 : ofPart(passes[0]).length,
+        tests: names.size,
+        sumMs: passes.map((pass) => ofPart(pass).reduce((sum, record) => sum + record.clockMs, 0)),
+        referenceSeconds: referenceTotals[part] ?? null,
+      },
+    ];
+  });
+}
+
+/** `3A (14 tests): sum of per-test times: virtual 250.10s, real 261.00s; the course's `go test` run of all of 3A: 290.18s (with -race)`. */
+function kvraftPartTotalLine(total: KvraftPartTotal, passes: readonly ClockPass[]): string {
+  const sums = passes.map((pass, index) => `${pass.clock} ${formatSeconds(total.sumMs[index] ?? 0)}`);
+  const ran = total.ran === total.tests ? `${total.ran}` : `${total.ran} of ${total.tests}`;
+  const partial = ` (${ran} test${total.tests === 1 ? "" : "s"})`;
+  const reference =
+    total.referenceSeconds === null
+      ? ""
+      : `; the course's \`go test\` run of all of ${total.part}: ${formatSeconds(total.referenceSeconds * 1000)} (with -race)`;
+  return `${total.part}${partial}: sum of per-test times: ${sums.join(", ")}${reference}`;
+}
+
+/** The Lab 3 tests whose RPCs on some clock are above the reference's, as `name (clock): ours > ref`. */
+function kvraftOverLines(rows: readonly KvraftComparisonRow[], passes: readonly ClockPass[]): string[] {
+  const lines: string[] = [];
+  for (const row of rows) {
+    passes.forEach((pass, index) => {
+      const cell = row.cells[index];
+      if (row.overRpcs[index] !== true || cell?.kind !== "passed" || row.reference === null) return;
+      const perOp =
+        cell.figures.ops === 0 || row.reference.ops === 0
+          ? ""
+          : ` (${(cell.figures.rpcs / cell.figures.ops).toFixed(1)} RPCs per op, reference ${(row.reference.rpcs / row.reference.ops).toFixed(1)})`;
+      lines.push(
+        `${row.label}: RPCs ${cell.figures.rpcs} > ${row.reference.rpcs} on the ${pass.clock} clock${perOp}`,
+      );
+    });
+  }
+  return lines;
+}
+
+/**
+ * The Lab 3 comparison as text: a heading, the table with its legend, the sections over the reference in
+ * RPCs, each pass's totals and each part's sum of per-test times next to the course's total.
+ */
+export function kvraftComparisonLines(
+  tests: readonly KvraftTestInfo[],
+  passes: readonly ClockPass[],
+  reference: Readonly<Record<string, readonly KvraftReferenceRow[]>>,
+  referenceTotals: Readonly<Partial<Record<KvraftPart, number>>>,
+): string[] {
+  const rows = kvraftComparisonRows(tests, passes, reference);
+  const first = passes[0];
+  const lines = ["", "== Lab 3 (kvraft): ours next to the course's reference figures ==", ""];
+  lines.push(...kvraftTableLines(rows, passes));
+  lines.push("");
+  if (first !== undefined) {
+    lines.push(
+      `one row per begin…end section; peers, RPCs (clerks' and Raft's) and ops are the ${first.clock} clock's;` +
+        ` "ref" is the course's published run; ${OVER_MARK} = RPCs above the reference; ${MISSING} = not run`,
+    );
+  }
+  const over = kvraftOverLines(rows, passes);
+  if (over.length > 0) {
+    lines.push("", "over the reference in RPCs:");
+    lines.push(...over.map((line) => `  ${line}`));
+  }
+  lines.push("", "totals:");
+  lines.push(...totalsLines(passes).map((line) => `  ${line}`));
+  for (const total of kvraftPartTotals(tests, passes, referenceTotals))
+    lines.push(`  ${kvraftPartTotalLine(total, passes)}`);
+  return lines;
+}
+
+/** What the Lab 3 part of a Markdown report needs. */
+export interface KvraftMarkdownFacts {
+  readonly tests: readonly KvraftTestInfo[];
+  readonly passes: readonly ClockPass[];
+  readonly reference: Readonly<Record<string, readonly KvraftReferenceRow[]>>;
+  readonly referenceTotals: Readonly<Partial<Record<KvraftPart, number>>>;
+  readonly seed: number;
+}
+
+/** The Lab 3 part of the Markdown report: what it shows, the table, the sections over the reference, totals. */
+export function kvraftComparisonMarkdown(facts: KvraftMarkdownFacts): string {
+  const rows = kvraftComparisonRows(facts.tests, facts.passes, facts.reference);
+  const clocks = facts.passes.map((pass) => `the ${pass.clock} clock`).join(" and on ");
+  const first = facts.passes[0]?.clock ?? "virtual";
+  const out: string[] = [
+    "# Lab 3 (kvraft): tsraft next to the course's reference figures",
+    "",
+    `Each row is one \`begin\` … \`end\` section of one of the course's Lab 3 tests (TestOnePartition3A has` +
+      ` three), run once with seed ${facts.seed}. The first columns are ours: the section's seconds on` +
+      ` ${clocks}, then the peers, RPCs sent (clerks' and Raft's) and clerk operations as the course's tester` +
+      ` counts them, from the ${first} clock's run. The \`ref\` columns are the course's published figures for` +
+      " its own solution: the sample run in the 2022 Lab 3 handout, made with `-race`, which slows it." +
+      ` A \`${MISSING}\` marks a figure that does not exist and \\${OVER_MARK} RPCs of ours above the reference.`,
+    "",
+    ...kvraftTableMarkdown(rows, facts.passes),
+  ];
+  const over = kvraftOverLines(rows, facts.passes);
+  out.push("", "## Over the reference", "");
+  if (over.length === 0) out.push("No section sent more RPCs than the reference.");
+  else out.push(...over.map((line) => `- ${line}`));
+  out.push("", "## Totals", "", ...totalsMarkdown(facts.passes), "");
+  for (const total of kvraftPartTotals(facts.tests, facts.passes, facts.referenceTotals))
+    out.push(`- ${kvraftPartTotalLine(total, facts.passes)}`);
   return `${out.join("\n")}\n`;
 }

@@ -4,7 +4,6 @@
  * event loop: runs on the real clock must not steal each other's timer slots, and a run that crashes its
  * process (out of memory, a stray exception) loses only itself.
  */
-import { runScenario, scenarioByName } from "../lab/scenarios/index.ts";
 import {
   type CpuTime,
   type FromWorker,
@@ -12,8 +11,8 @@ import {
   type LabJob,
   type LabRunRecord,
   lostRunRecord,
+  runLabJob,
   type ToWorker,
-  toRecord,
 } from "./lab-protocol.ts";
 import { describeExit, forkWorker, stderrSuffix, type WorkerProcess } from "./worker-process.ts";
 
@@ -76,13 +75,9 @@ async function runInProcess(options: PoolOptions): Promise<PoolOutcome> {
 }
 
 async function runJobHere(job: LabJob, options: PoolOptions): Promise<LabRunRecord> {
-  const scenario = scenarioByName(job.name);
-  if (scenario === undefined) return lostRunRecord(job, `no scenario is named "${job.name}"`, 0);
   const onLine = options.onLine;
   const print = job.lines && onLine !== undefined ? (line: string) => onLine(job, line) : undefined;
-  return toRecord(
-    await runScenario(scenario, { seed: job.seed, clock: job.clock, ...(print ? { print } : {}) }),
-  );
+  return await runLabJob(job, print);
 }
 
 /** Resolves to `null` when `signal` aborts (never, without a signal). */

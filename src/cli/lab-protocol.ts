@@ -3,7 +3,16 @@
  * back and what `--json` writes), the unit of work, and the messages on the worker IPC channel. Everything here
  * survives JSON, because Node's default IPC serialisation is JSON and an `Error` does not.
  */
-import { type ClockMode, replayCommand, type ScenarioResult } from "../lab/scenarios/index.ts";
+import type { KvraftSection } from "../lab/kvraft/config.ts";
+import { type KvraftScenarioResult, runKvraftScenario } from "../lab/kvraft/run.ts";
+import {
+  allKvraftScenarios,
+  type ClockMode,
+  replayCommand,
+  runScenario,
+  type ScenarioResult,
+  scenarioByName,
+} from "../lab/scenarios/index.ts";
 import type { TestFigures } from "../lab/tester/config.ts";
 import type { CpuTime } from "./worker-process.ts";
 
@@ -21,8 +30,16 @@ export interface LabRunRecord {
    * a broken invariant), since then the message alone does not say where it happened; otherwise `null`.
    */
   readonly stack: string | null;
-  /** The course's end-of-test figures (seconds, peers, RPCs, bytes, commits); `null` unless it passed. */
+  /**
+   * The course's end-of-test figures of a Lab 2 test (seconds, peers, RPCs, bytes, commits); `null` unless it
+   * passed, and always `null` for a Lab 3 test, whose figures are in `sections`.
+   */
   readonly figures: TestFigures | null;
+  /**
+   * A Lab 3 (kvraft) test's figures (seconds, peers, RPCs, ops), one per `begin` … `end` section that passed,
+   * in order: all of them when the run passed. Absent for a Lab 2 test.
+   */
+  readonly sections?: readonly KvraftSection[];
   /** Wall-clock milliseconds the run took. */
   readonly wallMs: number;
   /** Milliseconds of the run's own clock (virtual or real) from start to end. */
@@ -43,6 +60,36 @@ export function toRecord(result: ScenarioResult): LabRunRecord {
     wallMs: result.wallMs,
     clockMs: result.clockMs,
   };
+}
+
+/** Turns a kvraft (Lab 3) runner result into a {@link LabRunRecord}. */
+export function toKvraftRecord(result: KvraftScenarioResult): LabRunRecord {
+  const message = result.error?.message ?? null;
+  return {
+    name: result.name,
+    seed: result.seed,
+    clock: result.clock,
+    passed: result.passed,
+    error: message,
+    stack: message === null ? null : causeStack(message, result.error?.stack),
+    figures: null,
+    sections: result.sections,
+    wallMs: result.wallMs,
+    clockMs: result.clockMs,
+  };
+}
+
+/**
+ * Runs one job, a Lab 2 or a Lab 3 scenario found by its name, passing the course's lines to `print` (when
+ * given). The one place a job's name turns into a run, for the worker processes and the in-process pool alike.
+ */
+export async function runLabJob(job: LabJob, print?: (line: string) => void): Promise<LabRunRecord> {
+  const options = { seed: job.seed, clock: job.clock, ...(print === undefined ? {} : { print }) };
+  const raft = scenarioByName(job.name);
+  if (raft !== undefined) return toRecord(await runScenario(raft, options));
+  const kvraft = allKvraftScenarios.find((scenario) => scenario.name === job.name);
+  if (kvraft !== undefined) return toKvraftRecord(await runKvraftScenario(kvraft, options));
+  return lostRunRecord(job, `no scenario is named "${job.name}"`, 0);
 }
 
 /**

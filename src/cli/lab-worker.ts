@@ -3,8 +3,7 @@
  * the parent hands them out over IPC and sends back each result, and the course's output lines when asked.
  * It holds no state between jobs: every run builds its own config, clock and network from its seed.
  */
-import { runScenario, scenarioByName } from "../lab/scenarios/index.ts";
-import { type FromWorker, isToWorker, type LabJob, lostRunRecord, toRecord } from "./lab-protocol.ts";
+import { type FromWorker, isToWorker, type LabJob, lostRunRecord, runLabJob } from "./lab-protocol.ts";
 
 const send = process.send?.bind(process);
 if (send === undefined) {
@@ -20,17 +19,8 @@ function post(message: FromWorker): void {
 }
 
 async function runJob(job: LabJob): Promise<void> {
-  const scenario = scenarioByName(job.name);
-  const record =
-    scenario === undefined
-      ? lostRunRecord(job, `this worker knows no scenario named "${job.name}"`, 0)
-      : toRecord(
-          await runScenario(scenario, {
-            seed: job.seed,
-            clock: job.clock,
-            ...(job.lines ? { print: (line: string) => post({ type: "line", id: job.id, line }) } : {}),
-          }),
-        );
+  const print = job.lines ? (line: string) => post({ type: "line", id: job.id, line }) : undefined;
+  const record = await runLabJob(job, print);
   post({ type: "result", id: job.id, record, cpu: process.cpuUsage() });
 }
 
@@ -52,7 +42,7 @@ process.on("message", (message: unknown) => {
   queue = queue
     .then(() => runJob(job))
     .catch((error: unknown) => {
-      // runScenario turns every failure into a result, so this is a bug in the worker itself; report it
+      // the runners turn every failure into a result, so this is a bug in the worker itself; report it
       // against the job rather than leave the parent waiting for a result that will never come.
       const reason = `the lab worker failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
       post({ type: "result", id: job.id, record: lostRunRecord(job, reason, 0), cpu: process.cpuUsage() });

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { selectScenarioNames } from "../../src/cli/lab.ts";
+import { allKvraftScenarios, allScenarios } from "../../src/lab/scenarios/index.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -51,6 +53,62 @@ test("lab --run BasicAgree2B --seed 3 prints the course's lines and passes", asy
   assert.match(run.stdout, /^ {2}\.\.\. Passed -- /m);
   assert.match(run.stdout, /^lab: 1 run, 1 passed, 0 failed \(1 scenario x seed 3, virtual clock/m);
   assert.match(run.stdout, /^PASS$/m);
+});
+
+test("lab --run Basic3A --seed 1 runs a Lab 3 test: the course's lines, its comparison row and --json", async () => {
+  const directory = await mkdtemp(join(tmpdir(), "tsraft-lab-cli-"));
+  try {
+    const jsonPath = join(directory, "results.json");
+    const run = await runCli(["lab", "--run", "Basic3A", "--seed", "1", "--json", jsonPath]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^Test: one client \(3A\) \.\.\.$/m);
+    assert.match(run.stdout, /^ {2}\.\.\. Passed -- +\d+\.\d +5 +\d+ +\d+$/m);
+    assert.match(run.stdout, /== Lab 3 \(kvraft\): ours next to the course's reference figures ==/);
+    // Our seconds, peers, RPCs (perhaps marked) and ops, then the course's 15.5 s, 5 peers, 4576 RPCs, 903 ops.
+    assert.match(run.stdout, /^Basic3A\s+\d+\.\d\s+5\s+\d+\*?\s+\d+\s+15\.5\s+5\s+4576\s+903$/m);
+    assert.match(run.stdout, /3A \(1 test\): sum of per-test times: virtual \d+\.\d\ds; .* 290\.18s/);
+    assert.doesNotMatch(run.stdout, /== ours next to the course's reference figures ==/);
+    assert.match(run.stdout, /^lab: 1 run, 1 passed, 0 failed \(1 scenario x seed 1, virtual clock/m);
+    assert.match(run.stdout, /^PASS$/m);
+    const report = JSON.parse(await readFile(jsonPath, "utf8")) as {
+      results: Array<{ name: string; passed: boolean; figures: null; sections: Array<{ title: string }> }>;
+    };
+    assert.deepEqual(
+      report.results.map((result) => [result.name, result.passed, result.figures]),
+      [["Basic3A", true, null]],
+    );
+    assert.deepEqual(
+      report.results[0]?.sections.map((section) => section.title),
+      ["Test: one client (3A)"],
+    );
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test("--run searches both labs, and a scenario's exact name selects it alone (so replays are exact)", () => {
+  const lab3 = allKvraftScenarios.map((scenario) => scenario.name);
+  assert.deepEqual(selectScenarioNames(undefined), [
+    ...allScenarios.map((scenario) => scenario.name),
+    ...lab3,
+  ]);
+  assert.deepEqual(
+    selectScenarioNames("3A"),
+    lab3.filter((name) => name.endsWith("3A")),
+  );
+  assert.equal(selectScenarioNames("3A|3B").length, lab3.length);
+  assert.deepEqual(selectScenarioNames("^Persist[12]"), ["Persist12C", "Persist22C"]);
+  assert.deepEqual(selectScenarioNames("^PersistP"), [
+    "PersistPartition3A",
+    "PersistPartitionUnreliable3A",
+    "PersistPartitionUnreliableLinearizable3A",
+  ]);
+  // As a regular expression Unreliable3A is in three names; the replay command names one test.
+  assert.equal(selectScenarioNames("Unreliable3A$").length, 3);
+  assert.deepEqual(selectScenarioNames("Unreliable3A"), ["Unreliable3A"]);
+  assert.deepEqual(selectScenarioNames("Concurrent3A"), ["Concurrent3A"]);
+  // Not a valid regular expression: a substring.
+  assert.deepEqual(selectScenarioNames("Basic3A("), []);
 });
 
 test("a sweep over four seeds in two workers passes, reports a summary and writes --json", async () => {

@@ -13,6 +13,11 @@ import {
   comparisonTableLines,
   comparisonTableMarkdown,
   evaluateTargets,
+  type KvraftTestInfo,
+  kvraftComparisonLines,
+  kvraftComparisonMarkdown,
+  kvraftComparisonRows,
+  kvraftPartTotals,
   type MachineFacts,
   overReferenceLines,
   overReferenceTests,
@@ -20,7 +25,9 @@ import {
   totalsLines,
 } from "../../src/cli/lab-comparison.ts";
 import type { LabRunRecord } from "../../src/cli/lab-protocol.ts";
+import type { KvraftFigures, KvraftSection } from "../../src/lab/kvraft/config.ts";
 import type { ClockMode } from "../../src/lab/scenarios/index.ts";
+import type { KvraftReferenceRow } from "../../src/lab/scenarios/reference-figures.ts";
 import type { TestFigures } from "../../src/lab/tester/config.ts";
 
 const REFERENCE: Readonly<Record<string, TestFigures>> = {
@@ -331,9 +338,20 @@ test("lab --no-real makes the virtual-clock report and writes it as Markdown", a
     assert.match(run.stdout, /virtual clock: wall time < 30 s/);
     assert.doesNotMatch(run.stdout, /== real clock/);
     assert.match(run.stdout, /\nPASS\n$/);
+    // Lab 3 too, after Lab 2: its own pass, its course lines, and its table with the course's totals.
+    assert.match(run.stdout, /== virtual clock, Lab 3: 23 tests /);
+    assert.match(run.stdout, /^Test: restarts, snapshots, many clients \(3B\) \.\.\.$/m);
+    assert.ok(run.stdout.indexOf("== ours next to") < run.stdout.indexOf("== Lab 3 (kvraft): ours next to"));
+    assert.match(run.stdout, /^OnePartition3A: no progress in minority\s+\d+\.\d\s+5\s/m);
+    assert.match(run.stdout, /^ {2}3B \(9 tests\): sum of per-test times: virtual \d+\.\d\ds; .* 161\.54s/m);
     const markdown = await readFile(reportPath, "utf8");
     assert.match(markdown, /\| InitialElection2A \| \d+\.\d \| 3 \|/);
     assert.match(markdown, /Measured on: /);
+    assert.match(markdown, /\n# Lab 3 \(kvraft\): tsraft next to the course's reference figures\n/);
+    assert.match(
+      markdown,
+      /\| SnapshotRPC3B \| \d+\.\d \| 3 \| \d+(\\\*)? \| \d+ \| 4\.0 \| 3 \| 289 \| 63 \|/,
+    );
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
@@ -349,4 +367,126 @@ test("a selected single-seed run prints the comparison for its clock; a sweep re
   const sweep = await runCli(["lab", "--run", "^BasicAgree2B$", "--seeds", "2", "--report-file", "x.md"]);
   assert.equal(sweep.code, 2);
   assert.match(sweep.stderr, /--report-file .* cannot take --seeds/);
+});
+
+/** Two Lab 3 tests: Solo3A (one section), Trio3A (three), and Extra3B without a reference. */
+const KV_TESTS: readonly KvraftTestInfo[] = [
+  { name: "Solo3A", part: "3A", titles: ["Test: one client (3A)"] },
+  { name: "Trio3A", part: "3A", titles: ["Test: first (3A)", "Test: second (3A)", "Test: third (3A)"] },
+  { name: "Extra3B", part: "3B", titles: ["Test: extra (3B)"] },
+];
+const KV_REFERENCE: Readonly<Record<string, readonly KvraftReferenceRow[]>> = {
+  Solo3A: [{ title: "Test: one client (3A)", figures: { seconds: 15.5, peers: 5, rpcs: 4576, ops: 903 } }],
+  Trio3A: [
+    { title: "Test: first (3A)", figures: { seconds: 1.7, peers: 5, rpcs: 103, ops: 2 } },
+    { title: "Test: second (3A)", figures: { seconds: 1.0, peers: 5, rpcs: 102, ops: 3 } },
+    { title: "Test: third (3A)", figures: { seconds: 1.2, peers: 5, rpcs: 70, ops: 3 } },
+  ],
+};
+
+function section(title: string, seconds: number, rpcs: number, ops: number): KvraftSection {
+  const figures: KvraftFigures = { seconds, peers: 5, rpcs, ops };
+  return { title, figures };
+}
+
+function kvRecord(
+  name: string,
+  clock: ClockMode,
+  sections: readonly KvraftSection[],
+  ok: boolean,
+  clockMs: number,
+): LabRunRecord {
+  return {
+    name,
+    seed: 1,
+    clock,
+    passed: ok,
+    error: ok ? null : `${name} failed`,
+    stack: null,
+    figures: null,
+    sections,
+    wallMs: 5,
+    clockMs,
+  };
+}
+
+/** Solo over the reference in RPCs; Trio fails in its second section; Extra passes (no reference). */
+const KV_VIRTUAL = pass("virtual", [
+  kvRecord("Solo3A", "virtual", [section("Test: one client (3A)", 15.0, 5000, 1000)], true, 15_000),
+  kvRecord("Trio3A", "virtual", [section("Test: first (3A)", 0.6, 64, 2)], false, 2_000),
+  kvRecord("Extra3B", "virtual", [section("Test: extra (3B)", 3.0, 300, 60)], true, 3_000),
+]);
+/** Solo only: the real pass was stopped early. */
+const KV_REAL = pass("real", [
+  kvRecord("Solo3A", "real", [section("Test: one client (3A)", 15.2, 4000, 900)], true, 15_200),
+]);
+const KV_TOTALS = { "3A": 290.184, "3B": 161.538 };
+
+test("Lab 3 rows: one per section, matched to the reference by position, FAIL after a failure, - when not run", () => {
+  const rows = kvraftComparisonRows(KV_TESTS, [KV_VIRTUAL, KV_REAL], KV_REFERENCE);
+  assert.deepEqual(
+    rows.map((row) => [
+      row.label,
+      row.cells.map((cell) => cell.kind),
+      row.overRpcs,
+      row.reference?.rpcs ?? null,
+    ]),
+    [
+      ["Solo3A", ["passed", "passed"], [true, false], 4576],
+      ["Trio3A: first", ["passed", "missing"], [false, false], 103],
+      ["Trio3A: second", ["failed", "missing"], [false, false], 102],
+      ["Trio3A: third", ["failed", "missing"], [false, false], 70],
+      ["Extra3B", ["passed", "missing"], [false, false], null],
+    ],
+  );
+  assert.deepEqual(kvraftPartTotals(KV_TESTS, [KV_VIRTUAL, KV_REAL], KV_TOTALS), [
+    { part: "3A", ran: 2, tests: 2, sumMs: [17_000, 15_200], referenceSeconds: 290.184 },
+    { part: "3B", ran: 1, tests: 1, sumMs: [3_000, 0], referenceSeconds: 161.538 },
+  ]);
+});
+
+test("the Lab 3 text comparison: the course's four columns next to ours, over-reference RPCs, part totals", () => {
+  const lines = kvraftComparisonLines(KV_TESTS, [KV_VIRTUAL, KV_REAL], KV_REFERENCE, KV_TOTALS);
+  const table = lines.slice(
+    lines.indexOf("== Lab 3 (kvraft): ours next to the course's reference figures ==") + 2,
+  );
+  assert.deepEqual(table.slice(0, 6), [
+    "test            virtual s  real s  peers  RPCs    ops  ref s  ref peers  ref RPCs  ref ops",
+    "Solo3A               15.0    15.2      5  5000*  1000   15.5          5      4576      903",
+    "Trio3A: first         0.6       -      5    64      2    1.7          5       103        2",
+    "Trio3A: second       FAIL       -      -     -      -    1.0          5       102        3",
+    "Trio3A: third        FAIL       -      -     -      -    1.2          5        70        3",
+    "Extra3B               3.0       -      5   300     60      -          -         -        -",
+  ]);
+  const text = lines.join("\n");
+  assert.match(text, /Solo3A: RPCs 5000 > 4576 on the virtual clock \(5\.0 RPCs per op, reference 5\.1\)/);
+  assert.doesNotMatch(text, /on the real clock \(/);
+  assert.match(text, /virtual clock: wall 4\.00s \(in 2 parallel worker processes\)/);
+  assert.match(
+    text,
+    /3A \(2 tests\): sum of per-test times: virtual 17\.00s, real 15\.20s; the course's `go test` run of all of 3A: 290\.18s \(with -race\)/,
+  );
+  assert.match(text, /3B \(1 test\): sum of per-test times: virtual 3\.00s, real 0\.00s; .* 161\.54s/);
+});
+
+test("the Lab 3 Markdown part has its heading, the table with the mark escaped, and the totals", () => {
+  const markdown = kvraftComparisonMarkdown({
+    tests: KV_TESTS,
+    passes: [KV_VIRTUAL],
+    reference: KV_REFERENCE,
+    referenceTotals: KV_TOTALS,
+    seed: 1,
+  });
+  assert.match(markdown, /^# Lab 3 \(kvraft\): tsraft next to the course's reference figures\n/);
+  assert.match(markdown, /run once with seed 1/);
+  assert.match(
+    markdown,
+    /\n\| test \| virtual s \| peers \| RPCs \| ops \| ref s \| ref peers \| ref RPCs \| ref ops \|\n\| --- \| ---: \|/,
+  );
+  assert.match(markdown, /\n\| Solo3A \| 15\.0 \| 5 \| 5000\\\* \| 1000 \| 15\.5 \| 5 \| 4576 \| 903 \|\n/);
+  assert.match(markdown, /\n\| Trio3A: second \| FAIL \| - \| - \| - \| 1\.0 \| 5 \| 102 \| 3 \|\n/);
+  assert.match(markdown, /## Over the reference\n\n- Solo3A: RPCs 5000 > 4576 on the virtual clock/);
+  assert.match(markdown, /## Totals\n\n\| clock \| wall \|/);
+  assert.match(markdown, /- 3A \(2 tests\): sum of per-test times: virtual 17\.00s; .* 290\.18s/);
+  assert.ok(markdown.endsWith("\n"));
 });

@@ -24,7 +24,7 @@ export interface KvraftScenarioResult {
   readonly clockMs: number;
 }
 
-/** A second way to replay a kvraft run, through the test file, for as long as `tsraft lab` runs Lab 2 only. */
+/** A second way to replay a kvraft run: through its test file under node:test, with the same seed and clock. */
 export function kvraftTestReplayCommand(
   scenario: KvraftScenario,
   seed: number,
