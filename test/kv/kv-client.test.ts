@@ -58,6 +58,36 @@ describe("KvClient", () => {
     );
   });
 
+  test("hints that bounce between nodes are followed after growing pauses, until one leads", async () => {
+    const slept: number[] = [];
+    let now = 0;
+    const requests: string[] = [];
+    const client = new KvClient({
+      endpoints: ENDPOINTS,
+      http: async (request) => {
+        requests.push(request.url);
+        if (request.url.endsWith("/v1/sessions")) return registered;
+        // Node 1 hands over to node 2, which does not lead until the 7th write attempt.
+        const writes = requests.filter((url) => url.endsWith("/v1/kv/k")).length;
+        if (writes >= 7 && request.url.startsWith("http://n2")) return { status: 200, body: { index: 3 } };
+        return request.url.startsWith("http://n1") ? notLeader(2) : notLeader(1);
+      },
+      sleep: async (ms) => {
+        slept.push(ms);
+        now += ms;
+      },
+      now: () => now,
+    });
+    await client.put("k", "v");
+    assert.equal(slept[0], 50, "the second hint in a row waits");
+    assert.deepEqual(
+      slept,
+      [...slept].sort((a, b) => a - b),
+      "and the pauses grow",
+    );
+    assert.ok(slept.length >= 4);
+  });
+
   test("retries timeouts and unavailability with the same sequence", async () => {
     const { client, requests } = fakeClient((request, attempt) => {
       if (request.url.endsWith("/v1/sessions")) return registered;

@@ -200,6 +200,7 @@ export class KvClient {
     const { endpoints, attemptsMax, deadlineMs, requestTimeoutMs, http, now, sleep } = this.#options;
     const deadline = now() + deadlineMs;
     let backoffMs = this.#options.backoffMs;
+    let redirectsInARow = 0;
     let lastCause: unknown;
     for (let attemptNumber = 0; attemptNumber < attemptsMax && now() < deadline; attemptNumber++) {
       const endpoint = endpoints[this.#preferred % endpoints.length] ?? endpoints[0];
@@ -217,6 +218,7 @@ export class KvClient {
         });
       } catch (error) {
         lastCause = error;
+        redirectsInARow = 0;
         this.#preferred++;
         continue;
       }
@@ -228,12 +230,20 @@ export class KvClient {
           const leader = (response.body as { leader?: unknown }).leader;
           const hinted = typeof leader === "number" ? this.#endpointOf(leader, response.body) : -1;
           this.#preferred = hinted >= 0 ? hinted : this.#preferred + 1;
-          if (hinted < 0) await sleep(backoffMs);
+          redirectsInARow++;
+          // The first hint is followed at once. Hints that keep bouncing (a leader handing over to a node that
+          // has not won yet, or a hint that is stale) are followed after a growing pause, so a change of
+          // leadership does not use up the attempts in a few milliseconds.
+          if (hinted < 0 || redirectsInARow > 1) {
+            await sleep(backoffMs);
+            backoffMs = Math.min(BACKOFF_CAP_MS, backoffMs * 2);
+          }
           continue;
         }
         case "unavailable":
         case "timeout":
         case "overloaded":
+          redirectsInARow = 0;
           this.#preferred++;
           await sleep(backoffMs);
           backoffMs = Math.min(BACKOFF_CAP_MS, backoffMs * 2);
