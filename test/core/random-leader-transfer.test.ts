@@ -9,9 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { asNodeId, type LogIndex, type Message, type NodeId, type RaftNode } from "../../src/core/index.ts";
+import { asNodeId, type Message, type NodeId, type RaftNode } from "../../src/core/index.ts";
 import { deriveSeed, Random } from "../../src/util/random.ts";
-import { Cluster, ELECTION_TICKS, type NodeOptions } from "./helpers.ts";
+import { Cluster, ELECTION_TICKS } from "./helpers.ts";
+import { checkLogMatching, nodeOptionsFor, randomGroups } from "./random-features.ts";
 import { SafetyChecker } from "./random-run.ts";
 
 /** Seeds per cluster size. */
@@ -28,51 +29,6 @@ const HOLD_PERCENT = 3;
 const HOLD_TICKS_MAX = 3 * ELECTION_TICKS;
 /** Percent chance per tick that each leader is asked to transfer (to a random node, itself included). */
 const TRANSFER_PERCENT = 8;
-
-const FEATURES = { preVote: true, checkQuorum: true } as const;
-
-/** Real-cluster shape on even seeds, lab shape (no no-op, slow heartbeats, small messages) on odd ones. */
-function nodeOptionsFor(seed: number): NodeOptions {
-  return seed % 2 === 0
-    ? FEATURES
-    : {
-        ...FEATURES,
-        noopOnElection: false,
-        heartbeatTicks: 3,
-        entriesPerMessageMax: 2,
-        inflightMessagesMax: 2,
-      };
-}
-
-/**
- * Log Matching (§5.3): if two logs hold an entry with the same index and term, they hold the same entries up
- * to it. Checked at the highest index where the two logs agree on the term, over what neither has compacted.
- */
-function checkLogMatching(a: RaftNode, b: RaftNode, context: string): void {
-  const low = Math.max(a.log.offset, b.log.offset);
-  let matched = Math.min(a.log.lastIndex(), b.log.lastIndex());
-  while (matched > low && a.log.term(matched as LogIndex) !== b.log.term(matched as LogIndex)) matched--;
-  for (let index = matched; index > low; index--) {
-    const ours = a.log.entry(index as LogIndex);
-    const theirs = b.log.entry(index as LogIndex);
-    assert.ok(
-      ours !== undefined &&
-        theirs !== undefined &&
-        ours.term === theirs.term &&
-        ours.data.length === theirs.data.length &&
-        ours.data.every((byte, k) => byte === theirs.data[k]),
-      `${context}: nodes ${a.id} and ${b.id} agree on (${matched}, term ${a.log.term(matched as LogIndex)}) but differ at ${index}`,
-    );
-  }
-}
-
-/** A partition: healed, one node cut off, or two random halves. */
-function randomGroups(random: Random, ids: readonly NodeId[]): Map<NodeId, number> {
-  const shape = random.int(4);
-  const groups = new Map<NodeId, number>(ids.map((id) => [id, shape === 3 ? random.int(2) : 0]));
-  if (shape === 1 || shape === 2) groups.set(random.pick(ids), 1);
-  return groups;
-}
 
 /** What one run did. */
 interface TransferRunSummary {

@@ -11,9 +11,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { LogIndex, Message, NodeId, RaftNode } from "../../src/core/index.ts";
+import type { Message, NodeId } from "../../src/core/index.ts";
 import { deriveSeed, Random } from "../../src/util/random.ts";
-import { Cluster, type NodeOptions } from "./helpers.ts";
+import { Cluster } from "./helpers.ts";
+import { checkLogMatching, nodeOptionsFor, randomGroups } from "./random-features.ts";
 import { ALL_FAULTS, runRandomCluster, SafetyChecker } from "./random-run.ts";
 
 /** Seeds per cluster size and per kind of run. */
@@ -22,52 +23,6 @@ const SEEDS = 60;
 const LOG_MATCHING_TICKS = 300;
 /** Messages kept in flight at most in the Log Matching runs; older ones are dropped first. */
 const NETWORK_MESSAGES_MAX = 400;
-
-const FEATURES = { preVote: true, checkQuorum: true } as const;
-
-/** Real-cluster shape on even seeds, lab shape (no no-op, slow heartbeats, small messages) on odd ones. */
-function nodeOptionsFor(seed: number): NodeOptions {
-  return seed % 2 === 0
-    ? FEATURES
-    : {
-        ...FEATURES,
-        noopOnElection: false,
-        heartbeatTicks: 3,
-        entriesPerMessageMax: 2,
-        inflightMessagesMax: 2,
-      };
-}
-
-/**
- * Log Matching (§5.3): if two logs hold an entry with the same index and term, they hold the same entries up
- * to it. Checked at the highest index where the two logs agree on the term (below it is implied), over the
- * part neither has compacted.
- */
-function checkLogMatching(a: RaftNode, b: RaftNode, context: string): void {
-  const low = Math.max(a.log.offset, b.log.offset);
-  let matched = Math.min(a.log.lastIndex(), b.log.lastIndex());
-  while (matched > low && a.log.term(matched as LogIndex) !== b.log.term(matched as LogIndex)) matched--;
-  for (let index = matched; index > low; index--) {
-    const ours = a.log.entry(index as LogIndex);
-    const theirs = b.log.entry(index as LogIndex);
-    assert.ok(
-      ours !== undefined &&
-        theirs !== undefined &&
-        ours.term === theirs.term &&
-        ours.data.length === theirs.data.length &&
-        ours.data.every((byte, k) => byte === theirs.data[k]),
-      `${context}: nodes ${a.id} and ${b.id} agree on (${matched}, term ${a.log.term(matched as LogIndex)}) but differ at ${index}`,
-    );
-  }
-}
-
-/** A partition: healed, one node cut off (most often), or two random halves. */
-function randomGroups(random: Random, ids: readonly NodeId[]): Map<NodeId, number> {
-  const shape = random.int(4);
-  const groups = new Map<NodeId, number>(ids.map((id) => [id, shape === 3 ? random.int(2) : 0]));
-  if (shape === 1 || shape === 2) groups.set(random.pick(ids), 1);
-  return groups;
-}
 
 /** One seeded run with Log Matching and the Figure 3 checks; returns the highest index committed. */
 function runLogMatching(seed: number, size: number): number {
