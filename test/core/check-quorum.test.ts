@@ -5,73 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  type AppendEntries,
-  asIndex,
-  asNodeId,
-  asTerm,
-  type Message,
-  type RaftNode,
-  type RequestVote,
-  type RequestVoteReply,
-} from "../../src/core/index.ts";
+import { asNodeId, type Message, type RaftNode } from "../../src/core/index.ts";
 import {
   allMessages,
   Cluster,
   drainReadies,
   ELECTION_TICKS,
+  heartbeat,
   ids,
   initialState,
   newNode,
   ofType,
+  requestVote,
+  voteReply,
 } from "./helpers.ts";
-
-function requestVote(
-  from: number,
-  to: number,
-  term: number,
-  lastLogIndex: number,
-  lastLogTerm: number,
-): RequestVote {
-  return {
-    type: "RequestVote",
-    from: asNodeId(from),
-    to: asNodeId(to),
-    term: asTerm(term),
-    lastLogIndex: asIndex(lastLogIndex),
-    lastLogTerm: asTerm(lastLogTerm),
-  };
-}
-
-function voteReply(from: number, to: number, term: number, voteGranted: boolean): RequestVoteReply {
-  return {
-    type: "RequestVoteReply",
-    from: asNodeId(from),
-    to: asNodeId(to),
-    term: asTerm(term),
-    voteGranted,
-  };
-}
-
-function heartbeat(
-  from: number,
-  to: number,
-  term: number,
-  prevLogIndex: number,
-  prevLogTerm: number,
-): AppendEntries {
-  return {
-    type: "AppendEntries",
-    from: asNodeId(from),
-    to: asNodeId(to),
-    term: asTerm(term),
-    prevLogIndex: asIndex(prevLogIndex),
-    prevLogTerm: asTerm(prevLogTerm),
-    entries: [],
-    leaderCommit: asIndex(0),
-    readRound: 0,
-  };
-}
 
 /** Steps `message` into `node` and returns the replies it sends. */
 function repliesTo(node: RaftNode, message: Message): Message[] {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  type AppendEntries,
   asIndex,
   asNodeId,
   asTerm,
@@ -16,6 +17,8 @@ import {
   RaftNode,
   type ReadState,
   type Ready,
+  type RequestVote,
+  type RequestVoteReply,
   type Snapshot,
 } from "../../src/core/index.ts";
 import { MemoryLogStore } from "../../src/sim/memory-log-store.ts";
@@ -352,4 +355,70 @@ export class Cluster {
   leaders(): RaftNode[] {
     return [...this.nodes.values()].filter((node) => node.role === "leader");
   }
+}
+
+// ---- message builders ------------------------------------------------------------------------------------
+
+/** A RequestVote from `from` to `to` for `term`, with the candidate's last log position. */
+export function requestVote(
+  from: number,
+  to: number,
+  term: number,
+  lastLogIndex: number,
+  lastLogTerm: number,
+): RequestVote {
+  return {
+    type: "RequestVote",
+    from: asNodeId(from),
+    to: asNodeId(to),
+    term: asTerm(term),
+    lastLogIndex: asIndex(lastLogIndex),
+    lastLogTerm: asTerm(lastLogTerm),
+  };
+}
+
+/** A pre-vote request (thesis §9.6): `term` is the term the candidate proposes. */
+export function preVote(
+  from: number,
+  to: number,
+  term: number,
+  lastLogIndex: number,
+  lastLogTerm: number,
+): RequestVote {
+  return { ...requestVote(from, to, term, lastLogIndex, lastLogTerm), preVote: true };
+}
+
+export function voteReply(from: number, to: number, term: number, voteGranted: boolean): RequestVoteReply {
+  return {
+    type: "RequestVoteReply",
+    from: asNodeId(from),
+    to: asNodeId(to),
+    term: asTerm(term),
+    voteGranted,
+  };
+}
+
+export function preVoteReply(from: number, to: number, term: number, voteGranted: boolean): RequestVoteReply {
+  return { ...voteReply(from, to, term, voteGranted), preVote: true };
+}
+
+/** An empty AppendEntries at (`prevLogIndex`, `prevLogTerm`) with commit 0. */
+export function heartbeat(
+  from: number,
+  to: number,
+  term: number,
+  prevLogIndex: number,
+  prevLogTerm: number,
+): AppendEntries {
+  return {
+    type: "AppendEntries",
+    from: asNodeId(from),
+    to: asNodeId(to),
+    term: asTerm(term),
+    prevLogIndex: asIndex(prevLogIndex),
+    prevLogTerm: asTerm(prevLogTerm),
+    entries: [],
+    leaderCommit: asIndex(0),
+    readRound: 0,
+  };
 }

@@ -5,88 +5,23 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  type AppendEntries,
-  asIndex,
-  asNodeId,
-  asTerm,
-  type Message,
-  type RaftNode,
-  type Ready,
-  type RequestVote,
-  type RequestVoteReply,
-} from "../../src/core/index.ts";
+import { asNodeId, type Message, type RaftNode, type Ready, type RequestVote } from "../../src/core/index.ts";
 import {
   allMessages,
   Cluster,
   drainReadies,
   ELECTION_TICKS,
+  heartbeat,
   ids,
   initialState,
   newNode,
   ofType,
+  preVote,
+  preVoteReply,
+  voteReply,
 } from "./helpers.ts";
 
-// ---- builders --------------------------------------------------------------------------------------------
-
-function preVote(
-  from: number,
-  to: number,
-  term: number,
-  lastLogIndex: number,
-  lastLogTerm: number,
-): RequestVote {
-  return {
-    type: "RequestVote",
-    from: asNodeId(from),
-    to: asNodeId(to),
-    term: asTerm(term),
-    lastLogIndex: asIndex(lastLogIndex),
-    lastLogTerm: asTerm(lastLogTerm),
-    preVote: true,
-  };
-}
-
-function preVoteReply(from: number, to: number, term: number, voteGranted: boolean): RequestVoteReply {
-  return {
-    type: "RequestVoteReply",
-    from: asNodeId(from),
-    to: asNodeId(to),
-    term: asTerm(term),
-    voteGranted,
-    preVote: true,
-  };
-}
-
-function voteReply(from: number, to: number, term: number, voteGranted: boolean): RequestVoteReply {
-  return {
-    type: "RequestVoteReply",
-    from: asNodeId(from),
-    to: asNodeId(to),
-    term: asTerm(term),
-    voteGranted,
-  };
-}
-
-function heartbeat(
-  from: number,
-  to: number,
-  term: number,
-  prevLogIndex: number,
-  prevLogTerm: number,
-): AppendEntries {
-  return {
-    type: "AppendEntries",
-    from: asNodeId(from),
-    to: asNodeId(to),
-    term: asTerm(term),
-    prevLogIndex: asIndex(prevLogIndex),
-    prevLogTerm: asTerm(prevLogTerm),
-    entries: [],
-    leaderCommit: asIndex(0),
-    readRound: 0,
-  };
-}
+// ---- helpers -------------------------------------------------------------------------------------------
 
 /** Steps `message` into `node`, carries out the Readies that follow and returns them. */
 function stepAndDrain(node: RaftNode, message: Message): Ready[] {
