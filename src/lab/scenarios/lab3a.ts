@@ -1,5 +1,5 @@
 import { ELECTION_TIMEOUT_MS } from "../kvraft/config.ts";
-import { genericScenario, speedScenario } from "../kvraft/generic-scenario.ts";
+import { type GenericOptions, genericPartScenario, speedScenario } from "../kvraft/generic-scenario.ts";
 import type { KvraftScenario } from "../kvraft/scenario.ts";
 import {
   append,
@@ -22,26 +22,8 @@ const HEAL_COMPLETION_MS = 30 * 100;
 const NO_SNAPSHOTS = -1;
 
 /** A GenericTest of part 3A: five servers unless said otherwise, no snapshots. */
-function generic3A(
-  name: string,
-  nclients: number,
-  options: {
-    unreliable?: boolean;
-    crash?: boolean;
-    partitions?: boolean;
-    randomkeys?: boolean;
-    nservers?: number;
-  },
-): KvraftScenario {
-  return genericScenario(name, options.nservers ?? 5, {
-    part: "3A",
-    nclients,
-    unreliable: options.unreliable ?? false,
-    crash: options.crash ?? false,
-    partitions: options.partitions ?? false,
-    maxraftstate: NO_SNAPSHOTS,
-    randomkeys: options.randomkeys ?? false,
-  });
+function generic3A(name: string, nclients: number, options: GenericOptions): KvraftScenario {
+  return genericPartScenario("3A", NO_SNAPSHOTS, name, nclients, options);
 }
 
 /** Lab 3A: the key-value service without snapshots, every test of the course in its order. */

@@ -1,5 +1,5 @@
 import { ELECTION_TIMEOUT_MS } from "../kvraft/config.ts";
-import { genericScenario, speedScenario } from "../kvraft/generic-scenario.ts";
+import { type GenericOptions, genericPartScenario, speedScenario } from "../kvraft/generic-scenario.ts";
 import type { KvraftScenario } from "../kvraft/scenario.ts";
 import { check, put } from "../kvraft/tester-ops.ts";
 
@@ -13,26 +13,8 @@ const SNAPSHOT_RPC_PUTS = 50;
 const SNAPSHOT_SIZE_ROUNDS = 200;
 
 /** A GenericTest of part 3B: five servers unless said otherwise, snapshots at 1000 bytes. */
-function generic3B(
-  name: string,
-  nclients: number,
-  options: {
-    unreliable?: boolean;
-    crash?: boolean;
-    partitions?: boolean;
-    randomkeys?: boolean;
-    nservers?: number;
-  },
-): KvraftScenario {
-  return genericScenario(name, options.nservers ?? 5, {
-    part: "3B",
-    nclients,
-    unreliable: options.unreliable ?? false,
-    crash: options.crash ?? false,
-    partitions: options.partitions ?? false,
-    maxraftstate: MAX_RAFT_STATE,
-    randomkeys: options.randomkeys ?? false,
-  });
+function generic3B(name: string, nclients: number, options: GenericOptions): KvraftScenario {
+  return genericPartScenario("3B", MAX_RAFT_STATE, name, nclients, options);
 }
 
 /** Lab 3B: the key-value service with snapshots, every test of the course in its order. */
