@@ -1,8 +1,5 @@
-import type { Clock } from "../../peer/index.ts";
-import { makeRealClock, makeVirtualClock } from "../clocks.ts";
-import { type RunOptions, replayCommand } from "../scenarios/run.ts";
-import { LabTestFailure } from "../tester/failure.ts";
-import { type KvraftConfig, type KvraftSection, makeKvraftConfig } from "./config.ts";
+import { type RunOptions, runFailure, runOnFreshClock } from "../scenarios/run.ts";
+import { type KvraftSection, makeKvraftConfig } from "./config.ts";
 import type { HistoryCheck } from "./op-log.ts";
 import type { KvraftScenario } from "./scenario.ts";
 
@@ -44,45 +41,29 @@ export async function runKvraftScenario(
   scenario: KvraftScenario,
   options: RunOptions,
 ): Promise<KvraftScenarioResult> {
-  const virtual = options.clock === "virtual" ? makeVirtualClock() : null;
-  const clock: Clock = virtual ?? makeRealClock();
-  const started = globalThis.performance.now();
-  const clockStart = clock.now();
-  let cfg: KvraftConfig | null = null;
-  let error: Error | undefined;
-  try {
-    cfg = makeKvraftConfig(scenario.servers, scenario.unreliable, scenario.maxRaftState, {
-      clock,
-      seed: options.seed,
-      ...(options.print === undefined ? {} : { print: options.print }),
-    });
-    await Promise.race([scenario.body.call(scenario, cfg), cfg.failure]);
-    if (cfg.checks.length === 0) cfg.fatal("the scenario never checked its history for linearizability");
-  } catch (caught) {
-    error = caught instanceof Error ? caught : new Error(String(caught));
-  } finally {
-    try {
-      cfg?.cleanup();
-    } catch (caught) {
-      error ??= caught instanceof Error ? caught : new Error(String(caught));
-    }
-    virtual?.stop();
-  }
+  const run = await runOnFreshClock(
+    options,
+    (clock) =>
+      makeKvraftConfig(scenario.servers, scenario.unreliable, scenario.maxRaftState, {
+        clock,
+        seed: options.seed,
+        ...(options.print === undefined ? {} : { print: options.print }),
+      }),
+    async (cfg) => {
+      await scenario.body.call(scenario, cfg);
+      if (cfg.checks.length === 0) cfg.fatal("the scenario never checked its history for linearizability");
+    },
+  );
   const result = {
     name: scenario.name,
     seed: options.seed,
     clock: options.clock,
-    sections: cfg?.sections ?? [],
-    checks: cfg?.checks ?? [],
-    wallMs: globalThis.performance.now() - started,
-    clockMs: clock.now() - clockStart,
+    sections: run.cfg?.sections ?? [],
+    checks: run.cfg?.checks ?? [],
+    wallMs: run.wallMs,
+    clockMs: run.clockMs,
   };
-  if (error === undefined) return { ...result, passed: true };
-  const replay = replayCommand(scenario.name, options.seed, options.clock);
-  const failure = new LabTestFailure(
-    `${scenario.name} failed (seed ${options.seed}, ${options.clock} clock): ${error.message}\n  replay: ${replay}\n  or: ${kvraftTestReplayCommand(scenario, options.seed, options.clock)}`,
-  );
-  if (!(error instanceof LabTestFailure) && error.stack !== undefined)
-    failure.stack = `${failure.message}\n${error.stack}`;
-  return { ...result, passed: false, error: failure };
+  if (run.error === undefined) return { ...result, passed: true };
+  const testReplay = `\n  or: ${kvraftTestReplayCommand(scenario, options.seed, options.clock)}`;
+  return { ...result, passed: false, error: runFailure(scenario.name, options, run.error, testReplay) };
 }

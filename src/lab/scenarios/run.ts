@@ -1,6 +1,6 @@
 import type { Clock } from "../../peer/index.ts";
 import { makeRealClock, makeVirtualClock } from "../clocks.ts";
-import { type Config, makeConfig, type TestFigures } from "../tester/config.ts";
+import { makeConfig, type TestFigures } from "../tester/config.ts";
 import { LabTestFailure } from "../tester/failure.ts";
 import type { LabScenario } from "./scenario.ts";
 
@@ -40,24 +40,39 @@ export function clockModeFromEnv(value: string | undefined): ClockMode {
   throw new Error(`TSRAFT_CLOCK must be "virtual" or "real", got "${value}"`);
 }
 
+/** What {@link runOnFreshClock} needs of a tester config: a promise that rejects on the first fatal error. */
+export interface RunnableConfig {
+  readonly failure: Promise<never>;
+  cleanup(): void;
+}
+
+/** What one run left behind: its config (if it was built), its error (if it failed) and its timings. */
+export interface FreshClockRun<C> {
+  readonly cfg: C | null;
+  readonly error: Error | undefined;
+  readonly wallMs: number;
+  readonly clockMs: number;
+}
+
 /**
- * Runs one scenario with one seed: builds its config on a fresh clock, runs its steps, and stops at the first
- * fatal error anywhere (a tester check, an apply error, a broken invariant in a peer). Always cleans up.
+ * The runner both labs share: builds a config on a fresh clock of the chosen kind, runs `body` against it,
+ * and stops at the first fatal error anywhere (a tester check, a client, a broken invariant in a peer). Always
+ * cleans up and stops the clock.
  */
-export async function runScenario(scenario: LabScenario, options: RunOptions): Promise<ScenarioResult> {
+export async function runOnFreshClock<C extends RunnableConfig>(
+  options: RunOptions,
+  makeCfg: (clock: Clock) => C,
+  body: (cfg: C) => Promise<void>,
+): Promise<FreshClockRun<C>> {
   const virtual = options.clock === "virtual" ? makeVirtualClock() : null;
   const clock: Clock = virtual ?? makeRealClock();
   const started = globalThis.performance.now();
   const clockStart = clock.now();
-  let cfg: Config | null = null;
+  let cfg: C | null = null;
   let error: Error | undefined;
   try {
-    cfg = makeConfig(scenario.servers, scenario.unreliable, scenario.snapshot, {
-      clock,
-      seed: options.seed,
-      ...(options.print === undefined ? {} : { print: options.print }),
-    });
-    await Promise.race([scenario.body.call(scenario, cfg), cfg.failure]);
+    cfg = makeCfg(clock);
+    await Promise.race([body(cfg), cfg.failure]);
   } catch (caught) {
     error = caught instanceof Error ? caught : new Error(String(caught));
   } finally {
@@ -68,21 +83,45 @@ export async function runScenario(scenario: LabScenario, options: RunOptions): P
     }
     virtual?.stop();
   }
+  return { cfg, error, wallMs: globalThis.performance.now() - started, clockMs: clock.now() - clockStart };
+}
+
+/**
+ * The failure a run reports: the scenario, seed and clock, the cause, and the command(s) that replay it. An
+ * unexpected error (not a tester check) keeps its stack, since the message alone does not say where it was.
+ */
+export function runFailure(name: string, options: RunOptions, error: Error, moreReplay = ""): LabTestFailure {
+  const replay = replayCommand(name, options.seed, options.clock);
+  const failure = new LabTestFailure(
+    `${name} failed (seed ${options.seed}, ${options.clock} clock): ${error.message}\n  replay: ${replay}${moreReplay}`,
+  );
+  if (!(error instanceof LabTestFailure) && error.stack !== undefined) {
+    failure.stack = `${failure.message}\n${error.stack}`;
+  }
+  return failure;
+}
+
+/** Runs one Lab 2 scenario with one seed (see {@link runOnFreshClock}). */
+export async function runScenario(scenario: LabScenario, options: RunOptions): Promise<ScenarioResult> {
+  const run = await runOnFreshClock(
+    options,
+    (clock) =>
+      makeConfig(scenario.servers, scenario.unreliable, scenario.snapshot, {
+        clock,
+        seed: options.seed,
+        ...(options.print === undefined ? {} : { print: options.print }),
+      }),
+    (cfg) => scenario.body.call(scenario, cfg),
+  );
   const result = {
     name: scenario.name,
     seed: options.seed,
     clock: options.clock,
-    wallMs: globalThis.performance.now() - started,
-    clockMs: clock.now() - clockStart,
+    wallMs: run.wallMs,
+    clockMs: run.clockMs,
   };
-  if (error !== undefined) {
-    const replay = replayCommand(scenario.name, options.seed, options.clock);
-    const failure = new LabTestFailure(
-      `${scenario.name} failed (seed ${options.seed}, ${options.clock} clock): ${error.message}\n  replay: ${replay}`,
-    );
-    if (!(error instanceof LabTestFailure) && error.stack !== undefined)
-      failure.stack = `${failure.message}\n${error.stack}`;
-    return { ...result, passed: false, error: failure };
+  if (run.error !== undefined) {
+    return { ...result, passed: false, error: runFailure(scenario.name, options, run.error) };
   }
-  return { ...result, passed: true, ...(cfg?.figures ? { figures: cfg.figures } : {}) };
+  return { ...result, passed: true, ...(run.cfg?.figures ? { figures: run.cfg.figures } : {}) };
 }
