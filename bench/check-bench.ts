@@ -10,6 +10,7 @@
  */
 import { performance } from "node:perf_hooks";
 import {
+  applyKvInput,
   checkOperations,
   describeResult,
   type KvInput,
@@ -97,26 +98,12 @@ function chooseInput(key: string, current: string | null, id: number, random: Ra
   return { kind: "cas", key, expected, value: `c${id}` };
 }
 
+/** Applies `input` to a whole store through the model's own sequential specification. */
 function applyToStore(store: Map<string, string>, input: KvInput): KvOutput {
-  const current = store.get(input.key) ?? null;
-  switch (input.kind) {
-    case "get":
-      return { kind: "value", value: current };
-    case "put":
-      store.set(input.key, input.value);
-      return { kind: "done" };
-    case "append":
-      store.set(input.key, (current ?? "") + input.value);
-      return { kind: "done" };
-    case "delete":
-      store.delete(input.key);
-      return { kind: "done" };
-    case "cas": {
-      const swapped = current === input.expected;
-      if (swapped) store.set(input.key, input.value);
-      return { kind: "swapped", swapped };
-    }
-  }
+  const { next, output } = applyKvInput(store.get(input.key) ?? null, input);
+  if (next === null) store.delete(input.key);
+  else store.set(input.key, next);
+  return output;
 }
 
 /** Replays calls and effects in time order (calls first at equal times), recording every answer. */

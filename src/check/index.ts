@@ -10,7 +10,15 @@ export {
 } from "./check.ts";
 export { DESCRIBED_PREFIX_OPERATIONS_MAX, describeResult } from "./explain.ts";
 export { type HistoryEvent, HistoryRecorder, operationsFromEvents } from "./history.ts";
-export { type KvInput, type KvKeyState, type KvOutput, kv, kvModel, kvOutput } from "./kv-model.ts";
+export {
+  applyKvInput,
+  type KvInput,
+  type KvKeyState,
+  type KvOutput,
+  kv,
+  kvModel,
+  kvOutput,
+} from "./kv-model.ts";
 export type { Model, StepResult } from "./model.ts";
 export { HistoryError, happensBefore, type Operation, validateOperations } from "./operation.ts";
 export type {

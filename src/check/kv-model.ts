@@ -46,7 +46,10 @@ export const kvOutput = {
 } as const;
 
 /** The value a key holds after `input` takes effect on `value`, and what the store answers. */
-function apply(value: KvKeyState, input: KvInput): { readonly next: KvKeyState; readonly output: KvOutput } {
+export function applyKvInput(
+  value: KvKeyState,
+  input: KvInput,
+): { readonly next: KvKeyState; readonly output: KvOutput } {
   switch (input.kind) {
     case "get":
       return { next: value, output: kvOutput.value(value) };
@@ -76,7 +79,7 @@ const OUTPUT_KIND = {
 
 /**
  * Applies a completed operation: whether the store, holding `value`, answers `input` with `output`, and
- * the value after. Written out rather than through {@link apply}, as it runs at every search step and
+ * the value after. Written out rather than through {@link applyKvInput}, as it runs at every search step and
  * should not allocate.
  */
 function stepKey(value: KvKeyState, input: KvInput, output: KvOutput): StepResult<KvKeyState> {
@@ -162,7 +165,7 @@ function partitionByKey(
 export const kvModel: Model<KvKeyState, KvInput, KvOutput> = {
   init: () => null,
   step: stepKey,
-  stepUnknown: (state: KvKeyState, input: KvInput): KvKeyState => apply(state, input).next,
+  stepUnknown: (state: KvKeyState, input: KvInput): KvKeyState => applyKvInput(state, input).next,
   // A leading marker keeps null and every string apart.
   hash: (state: KvKeyState): string => (state === null ? "-" : `+${state}`),
   describeOperation: (input: KvInput, output: KvOutput | undefined): string =>
