@@ -4,10 +4,17 @@ import type { InitialState, NodeId } from "./types.ts";
 
 /** Everything a {@link RaftNode} needs to start. Time is counted in ticks; the caller decides a tick's length. */
 export interface RaftConfig {
-  /** This node's id; must be one of `voters`. */
+  /** This node's id. */
   readonly id: NodeId;
-  /** Every voting member, this node included (§5.1). */
+  /**
+   * The configuration the cluster starts with (§5.1): every voting member, this node included. It is in force
+   * until the log or the snapshot holds a configuration of its own (thesis §4, see membership.ts), which then
+   * always wins. A node that is to join an existing cluster starts with no voters at all: it neither campaigns
+   * nor counts anywhere until a leader's log makes it a member.
+   */
   readonly voters: readonly NodeId[];
+  /** Non-voting members of the starting configuration (none by default). */
+  readonly learners?: readonly NodeId[];
   /**
    * Minimum election timeout in ticks (§5.2). Each timeout is drawn uniformly from
    * [electionTicks, electionTicks + electionJitterTicks] so that split votes are rare (§9.3).
@@ -52,6 +59,20 @@ export interface RaftConfig {
    */
   readonly checkQuorum?: boolean;
   /**
+   * Lease-based reads (thesis §6.4.1), opt-in and only together with {@link checkQuorum}: the leader answers a
+   * read at once, without a heartbeat round, while a majority acknowledged a message it sent less than
+   * `electionTicks - leaseMarginTicks` ticks ago. This is sound only if no node's ticks run faster than the
+   * leader's by more than the margin over an election timeout (bounded clock drift): a voter that heard from
+   * the leader refuses votes for a full `electionTicks` of its own ticks (leader stickiness), so no other
+   * leader can be elected while the lease holds. Reads fall back to ReadIndex whenever the lease has lapsed.
+   */
+  readonly leaseReads?: boolean;
+  /**
+   * Ticks by which a read lease ends before the earliest moment another leader could be elected (see
+   * {@link leaseReads}); it absorbs tick granularity and clock drift. Default max(2, electionTicks / 5).
+   */
+  readonly leaseMarginTicks?: number;
+  /**
    * TEST ONLY: makes the node deliberately wrong in one known way, so that tests can prove the simulator's
    * checkers catch it (calibration). Never set outside tests; "none" (the default) is correct Raft.
    */
@@ -93,6 +114,8 @@ const DEFAULTS = {
   noopOnElection: true,
   preVote: false,
   checkQuorum: false,
+  leaseReads: false,
+  learners: [],
   plantedBug: "none",
 } as const;
 
@@ -101,6 +124,7 @@ export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
   const resolved: ResolvedRaftConfig = {
     ...DEFAULTS,
     electionJitterTicks: config.electionTicks - 1,
+    leaseMarginTicks: Math.max(2, Math.floor(config.electionTicks / 5)),
     ...config,
   };
   const positive = (name: string, value: number) => {
@@ -124,11 +148,35 @@ export function resolveConfig(config: RaftConfig): ResolvedRaftConfig {
         "or followers time out between heartbeats",
     );
   }
-  if (!resolved.voters.includes(resolved.id)) {
+  const member = resolved.voters.includes(resolved.id) || resolved.learners.includes(resolved.id);
+  if (resolved.voters.length > 0 && !member) {
     throw new RangeError(
-      `RaftConfig.id ${resolved.id} is not among the voters [${resolved.voters.join(", ")}]`,
+      `RaftConfig.id ${resolved.id} is not among the voters [${resolved.voters.join(", ")}] or learners ` +
+        `[${resolved.learners.join(", ")}]; a node joining an existing cluster starts with no voters`,
     );
   }
+  if (resolved.voters.length === 0 && resolved.learners.length > 0) {
+    throw new RangeError("RaftConfig.learners without voters: a cluster needs at least one voter");
+  }
   assert(new Set(resolved.voters).size === resolved.voters.length, "RaftConfig.voters has duplicates");
+  assert(
+    !resolved.learners.some((id) => resolved.voters.includes(id)),
+    "RaftConfig.learners overlaps the voters",
+  );
+  if (resolved.leaseReads && !resolved.checkQuorum) {
+    throw new RangeError(
+      "RaftConfig.leaseReads needs checkQuorum: without leader stickiness nothing stops another leader " +
+        "from being elected while the lease holds",
+    );
+  }
+  if (
+    !Number.isSafeInteger(resolved.leaseMarginTicks) ||
+    resolved.leaseMarginTicks < 1 ||
+    resolved.leaseMarginTicks >= resolved.electionTicks
+  ) {
+    throw new RangeError(
+      `RaftConfig.leaseMarginTicks must be an integer in [1, electionTicks), got ${resolved.leaseMarginTicks}`,
+    );
+  }
   return resolved;
 }

@@ -1,6 +1,22 @@
 /** The Raft core: a pure, deterministic state machine. See DESIGN.md §2. */
 export { PLANTED_BUGS, type PlantedBug, type RaftConfig, resolveConfig } from "./config.ts";
 export type { TransferRefusal, TransferResult } from "./leader-transfer.ts";
+export {
+  allMembers,
+  decodeMembership,
+  describeMembership,
+  encodeMembership,
+  isJoint,
+  isMember,
+  isVotingMember,
+  type Membership,
+  type MembershipChange,
+  type MembershipChangeResult,
+  type MembershipRefusal,
+  membershipOf,
+  membershipProblem,
+  votingMembers,
+} from "./membership.ts";
 export type {
   AppendEntries,
   AppendEntriesReply,

@@ -42,7 +42,7 @@ export function startTransfer(node: RaftNode, target: NodeId): TransferResult {
   if (node.role !== "leader") return { accepted: false, reason: "not-leader", leader: node.leader };
   if (target === node.id) return { accepted: false, reason: "target-is-self", leader: node.id };
   const progress = node.progress.get(target);
-  if (progress === undefined || !node.config.voters.includes(target)) {
+  if (progress === undefined || !node.membership.voters.includes(target)) {
     return { accepted: false, reason: "unknown-target", leader: node.id };
   }
   if (node.transferTarget === target) {
@@ -87,7 +87,7 @@ export function abortTransfer(node: RaftNode): void {
  * election at once, skipping the pre-vote; a candidate of this term is campaigning already.
  */
 export function handleTimeoutNow(node: RaftNode): void {
-  if (node.role !== "follower") return;
+  if (node.role !== "follower" || !node.isVoter()) return;
   node.startElection({ transfer: true });
 }
 

@@ -108,6 +108,8 @@ export interface InstallSnapshot extends Envelope {
   readonly type: "InstallSnapshot";
   readonly lastIncludedIndex: LogIndex;
   readonly lastIncludedTerm: Term;
+  /** The snapshot's configuration, `SnapshotMeta.membership` (absent when the snapshot has none). */
+  readonly membership?: Uint8Array;
   readonly data: Uint8Array;
 }
 

@@ -1,6 +1,6 @@
 import { unreachable } from "../util/assert.ts";
+import { tallyVotes, votingMembers } from "./membership.ts";
 import type { RequestVote, RequestVoteReply } from "./messages.ts";
-import { voteResult } from "./quorum.ts";
 import type { RaftNode } from "./raft.ts";
 import { candidateLogOk, heardFromLeaderRecently, sendVoteReply } from "./step-follower.ts";
 import { asTerm } from "./types.ts";
@@ -22,7 +22,7 @@ export function startPreVote(node: RaftNode): void {
   const term = asTerm(node.term + 1);
   const lastLogIndex = node.log.lastIndex();
   const lastLogTerm = node.log.lastTerm();
-  for (const to of node.config.voters) {
+  for (const to of votingMembers(node.membership)) {
     if (to === node.id) continue;
     node.send({ type: "RequestVote", from: node.id, to, term, lastLogIndex, lastLogTerm, preVote: true });
   }
@@ -56,7 +56,7 @@ export function handlePreVoteReply(node: RaftNode, reply: RequestVoteReply): voi
 
 /** Won: start the real election (term + 1). Lost: back to waiting as a follower, in the same term. */
 function tallyPreVotes(node: RaftNode): void {
-  const result = voteResult(node.config.voters, node.votes);
+  const result = tallyVotes(node.membership, node.votes);
   switch (result) {
     case "won":
       node.startElection();

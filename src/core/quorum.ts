@@ -1,4 +1,4 @@
-import type { LogIndex, NodeId } from "./types.ts";
+import type { NodeId } from "./types.ts";
 
 /**
  * Majority arithmetic, nothing Raft-specific: which index a majority has reached, and whether a vote is won,
@@ -16,11 +16,6 @@ export function majorityValue(voters: readonly NodeId[], reached: (id: NodeId) =
   const value = values[majority(voters.length) - 1];
   if (value === undefined) throw new RangeError("majorityValue: no voters");
   return value;
-}
-
-/** The highest index that at least a majority of `voters` have reached (the commit candidate of §5.3). */
-export function majorityIndex(voters: readonly NodeId[], indexOf: (id: NodeId) => LogIndex): LogIndex {
-  return majorityValue(voters, indexOf) as LogIndex;
 }
 
 export type VoteResult = "won" | "lost" | "pending";

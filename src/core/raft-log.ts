@@ -29,6 +29,8 @@ export class RaftLog {
   committed: LogIndex;
   /** lastApplied (Figure 2): highest index handed to the state machine. Never decreases. */
   applied: LogIndex;
+  /** Indexes of the held entries of kind "membership", ascending (thesis §4.1: the latest one is in force). */
+  #membershipIndexes: LogIndex[] = [];
 
   constructor(initial: InitialState) {
     this.snapshot = initial.snapshot;
@@ -40,6 +42,7 @@ export class RaftLog {
         `RaftLog: entry ${entry.index} found at position ${offset + 1 + i}`,
       );
     });
+    for (const entry of this.#entries) this.#noteAppended(entry);
     this.stableIndex = this.lastIndex();
     this.committed = asIndex(Math.min(Math.max(initial.hardState.commit, offset), this.lastIndex()));
     this.applied = asIndex(offset);
@@ -123,7 +126,34 @@ export class RaftLog {
     for (const entry of entries) {
       assert(entry.index === this.lastIndex() + 1, "RaftLog.appendAtEnd: entries must follow the last index");
       this.#entries.push(entry);
+      this.#noteAppended(entry);
     }
+  }
+
+  #noteAppended(entry: Entry): void {
+    if (entry.kind === "membership") this.#membershipIndexes.push(entry.index);
+  }
+
+  /**
+   * The latest configuration this log holds, as the bytes of `encodeMembership`, and the index it was set at:
+   * its entry's, or the snapshot's when the snapshot carries it. Undefined when the log has never held one
+   * (the nodes' starting configuration is in force).
+   */
+  latestMembership(): { readonly bytes: Uint8Array; readonly index: LogIndex } | undefined {
+    return this.membershipAt(this.lastIndex());
+  }
+
+  /** Like {@link latestMembership}, but the configuration in force at `index` (held or the boundary). */
+  membershipAt(index: LogIndex): { readonly bytes: Uint8Array; readonly index: LogIndex } | undefined {
+    for (let k = this.#membershipIndexes.length - 1; k >= 0; k--) {
+      const at = this.#membershipIndexes[k] as LogIndex;
+      if (at > index) continue;
+      const entry = this.entry(at);
+      assert(entry !== undefined, () => `RaftLog: membership entry ${at} is not held`);
+      return { bytes: entry.data, index: at };
+    }
+    const fromSnapshot = this.snapshot?.meta.membership;
+    return fromSnapshot === undefined ? undefined : { bytes: fromSnapshot, index: this.offset };
   }
 
   /**
@@ -157,6 +187,7 @@ export class RaftLog {
       const entry = entries[position] as Entry;
       assert(entry.index === this.lastIndex() + 1, "RaftLog.appendAfter: request entries are not contiguous");
       this.#entries.push(entry);
+      this.#noteAppended(entry);
     }
     return asIndex(prevIndex + entries.length);
   }
@@ -173,6 +204,7 @@ export class RaftLog {
 
   #truncateFrom(index: LogIndex): void {
     this.#entries.length = index - this.offset - 1;
+    while ((this.#membershipIndexes.at(-1) ?? 0) >= index) this.#membershipIndexes.pop();
     if (this.stableIndex >= index) this.stableIndex = asIndex(index - 1);
   }
 
@@ -239,6 +271,7 @@ export class RaftLog {
     assert(index > this.offset, "RaftLog.installSnapshot: snapshot does not move the boundary forward");
     const keeps = this.term(index) === term;
     this.#entries = keeps ? this.#entries.slice(index - this.offset) : [];
+    this.#membershipIndexes = keeps ? this.#membershipIndexes.filter((at) => at > index) : [];
     this.snapshot = snapshot;
     this.unstableSnapshot = snapshot;
     if (!keeps) this.stableIndex = index;

@@ -8,9 +8,23 @@ import {
   type TransferResult,
   tickTransfer,
 } from "./leader-transfer.ts";
+import {
+  allMembers,
+  decodeMembership,
+  encodeMembership,
+  isJoint,
+  isVotingMember,
+  leaveJoint,
+  type Membership,
+  type MembershipChange,
+  type MembershipChangeResult,
+  membershipOf,
+  planMembershipChange,
+  tallyVotes,
+  votingMembers,
+} from "./membership.ts";
 import { isRequest, type Message } from "./messages.ts";
 import { handlePreVote, handlePreVoteReply, startPreVote } from "./pre-vote.ts";
-import { voteResult } from "./quorum.ts";
 import { RaftLog } from "./raft-log.ts";
 import { acceptRead, type ReadIndexResult, ReadOnlyState } from "./read-only.ts";
 import type { Ready } from "./ready.ts";
@@ -101,7 +115,7 @@ export class RaftNode {
   randomizedElectionTimeout: number;
   /** Candidate: votes received in this term; pre-candidate: pre-votes (true granted, false refused). */
   readonly votes = new Map<NodeId, boolean>();
-  /** Leader: replication state of every voter, this node included. */
+  /** Leader: replication state of every member (learners included), this node always among them. */
   readonly progress = new Map<NodeId, Progress>();
   /**
    * Leader: the voter it is handing leadership to (thesis §3.10, see leader-transfer.ts), or null. While set,
@@ -122,6 +136,10 @@ export class RaftNode {
   #durableHardState: HardState;
   #lastSoftState: SoftState;
   #snapshotToApply: Snapshot | null = null;
+  /** The configuration of RaftConfig, in force while neither the log nor the snapshot holds one. */
+  readonly #startingMembership: Membership;
+  /** The latest decoded configuration and the bytes it was decoded from (decoding is done once per entry). */
+  #membershipCache: { readonly bytes: Uint8Array | undefined; readonly membership: Membership };
   /** Leader: proposals were appended since the last Ready and have not been sent yet. */
   #appendPending = false;
   /**
@@ -138,6 +156,8 @@ export class RaftNode {
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.log = new RaftLog(this.config.initialState);
+    this.#startingMembership = membershipOf(this.config.voters, this.config.learners);
+    this.#membershipCache = { bytes: undefined, membership: this.#startingMembership };
     this.#lastReadyHardState = this.hardState();
     this.#durableHardState = this.#lastReadyHardState;
     this.#lastSoftState = this.softState();
@@ -166,7 +186,9 @@ export class RaftNode {
       return;
     }
     this.electionElapsed++;
-    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+    // Learners and nodes outside the configuration never campaign (thesis §4.2.1); they keep counting so that
+    // leader stickiness still knows how long ago they heard from a leader.
+    if (this.electionElapsed >= this.randomizedElectionTimeout && this.isVoter()) {
       this.campaign();
     }
   }
@@ -174,7 +196,9 @@ export class RaftNode {
   /** Processes one message from another node. */
   step(message: Message): void {
     assert(message.to === this.id, () => `step: message for ${message.to} delivered to ${this.id}`);
-    if (!this.config.voters.includes(message.from)) return; // not a member: ignore
+    // Messages are processed whoever sends them, member or not (thesis §4.1): a new member must accept its
+    // first AppendEntries before its log tells it that it is one, and a node may still be asked to vote by
+    // one whose log holds a configuration ours does not have yet.
     if (this.#stepKeepingTerm(message)) return;
     if (message.term > this.term) {
       // Figure 2, all servers: a higher term means we are out of date. A leader's message also names the leader.
@@ -306,7 +330,7 @@ export class RaftNode {
    * campaign for.
    */
   campaign(): void {
-    if (this.role === "leader") return;
+    if (this.role === "leader" || !this.isVoter()) return;
     if (this.config.preVote) startPreVote(this);
     else this.startElection();
   }
@@ -322,7 +346,7 @@ export class RaftNode {
     const lastLogIndex = this.log.lastIndex();
     const lastLogTerm = this.log.lastTerm();
     const transfer = options.transfer === true ? ({ transfer: true } as const) : {};
-    for (const to of this.config.voters) {
+    for (const to of votingMembers(this.membership)) {
       if (to === this.id) continue;
       this.send({
         type: "RequestVote",
@@ -345,7 +369,10 @@ export class RaftNode {
     if (index > this.log.applied) return { compacted: false, reason: "not-applied" };
     const term = this.log.term(index);
     assert(term !== undefined, () => `compact: no term for applied index ${index}`);
-    this.log.installSnapshot({ meta: { index, term }, data });
+    // The snapshot replaces the configuration entries it covers, so it records the one in force at its end.
+    const membership = this.log.membershipAt(index)?.bytes;
+    const meta = membership === undefined ? { index, term } : { index, term, membership };
+    this.log.installSnapshot({ meta, data });
     return { compacted: true };
   }
 
@@ -417,18 +444,17 @@ export class RaftNode {
     this.readOnly.reset();
     this.#resetTimers();
     this.votes.clear();
-    const next = asIndex(this.log.lastIndex() + 1);
-    for (const id of this.config.voters) {
-      const progress = new Progress(next, this.config.inflightMessagesMax);
-      if (id === this.id) {
-        progress.match = this.log.stableIndex;
-        progress.becomeReplicate();
-      }
-      this.progress.set(id, progress);
-    }
+    const self = new Progress(asIndex(this.log.lastIndex() + 1), this.config.inflightMessagesMax);
+    self.match = this.log.stableIndex;
+    self.becomeReplicate();
+    this.progress.set(this.id, self);
+    this.syncProgress();
     if (this.config.noopOnElection) {
+      const next = asIndex(this.log.lastIndex() + 1);
       this.log.appendAtEnd([{ index: next, term: this.term, data: new Uint8Array(0) }]);
     }
+    // A joint configuration committed under an earlier leader is left by this one (thesis §4.3).
+    this.settleMembership();
     // Announce the win at once (§5.2) instead of waiting for the first heartbeat interval.
     broadcastAppend(this, { evenIfEmpty: true });
   }
@@ -550,6 +576,107 @@ export class RaftNode {
     this.#snapshotToApply = snapshot;
   }
 
+  // ---- membership (thesis §4, see membership.ts) ---------------------------------------------------------
+
+  /** The configuration in force: the latest in the log, else the snapshot's, else the starting one (§4.1). */
+  get membership(): Membership {
+    const bytes = this.log.latestMembership()?.bytes;
+    if (bytes !== this.#membershipCache.bytes) {
+      const membership = bytes === undefined ? this.#startingMembership : decodeMembership(bytes);
+      this.#membershipCache = { bytes, membership };
+    }
+    return this.#membershipCache.membership;
+  }
+
+  /** The index of the entry that set the configuration in force (the snapshot's, or 0 for the starting one). */
+  membershipIndex(): LogIndex {
+    return this.log.latestMembership()?.index ?? asIndex(0);
+  }
+
+  /** Whether this node's vote counts in the configuration in force (C_old or C_new while joint). */
+  isVoter(): boolean {
+    return isVotingMember(this.membership, this.id);
+  }
+
+  /**
+   * Leader: makes one membership change (thesis §4, see membership.ts) by appending its configuration entry,
+   * which takes effect at once. Refused unless the configuration in force is settled and committed and this
+   * leader has committed an entry of its own term — one change at a time — and, for a promotion, unless the
+   * learner holds every committed entry and is being replicated to normally (§4.2.1: it must not hold up
+   * commitment once it votes). A change of voters enters the joint configuration; the leader leaves it by
+   * itself once it commits.
+   */
+  changeMembership(change: MembershipChange): MembershipChangeResult {
+    if (this.role !== "leader") return { accepted: false, reason: "not-leader", leader: this.leader };
+    if (this.transferTarget !== null) {
+      return { accepted: false, reason: "transferring", leader: this.transferTarget };
+    }
+    const refuse = (reason: Exclude<MembershipChangeResult, { accepted: true }>["reason"]) =>
+      ({ accepted: false, reason, leader: this.id }) as const;
+    const current = this.membership;
+    if (
+      isJoint(current) ||
+      this.membershipIndex() > this.log.committed ||
+      this.log.term(this.log.committed) !== this.term
+    ) {
+      return refuse("change-in-progress");
+    }
+    const next = planMembershipChange(current, change);
+    if (typeof next === "string") return refuse(next);
+    if (change.type === "promote") {
+      const progress = this.progress.get(change.node);
+      if (progress === undefined || progress.state !== "replicate" || progress.match < this.log.committed) {
+        return refuse("not-caught-up");
+      }
+    }
+    const index = this.#appendMembership(next);
+    return { accepted: true, index, membership: next };
+  }
+
+  /**
+   * Leader, whenever the commit index advances: leaves a committed joint configuration by appending C_new
+   * (§4.3), and steps down once a configuration without it has committed (§4.2.2) — until then it goes on
+   * managing the cluster, without counting itself toward C_new's majorities.
+   */
+  settleMembership(): void {
+    if (this.role !== "leader" || this.membershipIndex() > this.log.committed) return;
+    const current = this.membership;
+    if (isJoint(current)) {
+      this.#appendMembership(leaveJoint(current));
+    } else if (!isVotingMember(current, this.id)) {
+      this.becomeFollower(this.term, null);
+    }
+  }
+
+  #appendMembership(membership: Membership): LogIndex {
+    const index = asIndex(this.log.lastIndex() + 1);
+    this.log.appendAtEnd([
+      { index, term: this.term, data: encodeMembership(membership), kind: "membership" },
+    ]);
+    this.syncProgress();
+    this.#appendPending = true;
+    return index;
+  }
+
+  /**
+   * Leader: tracks the progress of exactly the members of the configuration in force (and itself): a new
+   * member starts probing at the end of our log, a departed one is forgotten.
+   */
+  syncProgress(): void {
+    const members = allMembers(this.membership);
+    for (const id of members) {
+      if (!this.progress.has(id)) {
+        this.progress.set(
+          id,
+          new Progress(asIndex(this.log.lastIndex() + 1), this.config.inflightMessagesMax),
+        );
+      }
+    }
+    for (const id of this.progress.keys()) {
+      if (id !== this.id && !members.includes(id)) this.progress.delete(id);
+    }
+  }
+
   #countDurableSelfVote(): void {
     const durable = this.#durableHardState;
     if (this.role !== "candidate" || durable.term !== this.term || durable.vote !== this.id) return;
@@ -560,7 +687,7 @@ export class RaftNode {
 
   /** Acts on the votes so far: win, give up, or keep waiting. */
   tallyVotes(): void {
-    switch (voteResult(this.config.voters, this.votes)) {
+    switch (tallyVotes(this.membership, this.votes)) {
       case "won":
         this.becomeLeader();
         return;

@@ -1,4 +1,4 @@
-import { majorityValue } from "./quorum.ts";
+import { hasQuorum, quorumValue } from "./membership.ts";
 import type { RaftNode } from "./raft.ts";
 import type { LogIndex, NodeId } from "./types.ts";
 
@@ -92,8 +92,8 @@ function addPending(node: RaftNode, requestId: number, from: NodeId): void {
   const reads = node.readOnly;
   reads.pending.push({ requestId, from, index: node.log.committed, round: reads.round + 1 });
   reads.roundPending = true;
-  // A single voter is its own majority: nothing to wait for.
-  if (node.config.voters.length === 1) {
+  // A leader that is a majority by itself (a single voter) has nothing to wait for.
+  if (hasQuorum(node.membership, (id) => id === node.id)) {
     reads.round++;
     reads.roundPending = false;
     confirmReads(node);
@@ -104,7 +104,7 @@ function addPending(node: RaftNode, requestId: number, from: NodeId): void {
 export function confirmReads(node: RaftNode): void {
   const reads = node.readOnly;
   if (reads.pending.length === 0) return;
-  const confirmed = majorityValue(node.config.voters, (id) =>
+  const confirmed = quorumValue(node.membership, (id) =>
     id === node.id ? reads.round : (node.progress.get(id)?.readRoundAcked ?? 0),
   );
   let done = 0;

@@ -115,7 +115,10 @@ export function handleInstallSnapshot(node: RaftNode, request: InstallSnapshot):
   const { log } = node;
   const index = request.lastIncludedIndex;
   if (index > log.committed) {
-    const snapshot = { meta: { index, term: request.lastIncludedTerm }, data: request.data };
+    const term = request.lastIncludedTerm;
+    const meta =
+      request.membership === undefined ? { index, term } : { index, term, membership: request.membership };
+    const snapshot = { meta, data: request.data };
     log.installSnapshot(snapshot);
     node.setSnapshotToApply(snapshot);
   }

@@ -1,6 +1,6 @@
 import { assert } from "../util/assert.ts";
+import { hasQuorum, quorumValue } from "./membership.ts";
 import type { AppendEntriesReply, InstallSnapshotReply } from "./messages.ts";
-import { majority, majorityIndex } from "./quorum.ts";
 import type { RaftNode } from "./raft.ts";
 import { confirmReads, releaseEarlyReads } from "./read-only.ts";
 import type { Progress } from "./tracker/progress.ts";
@@ -97,13 +97,12 @@ export function noteActive(node: RaftNode, from: NodeId): void {
  * with nobody marked active. Returns whether the leader stepped down.
  */
 export function maybeStepDown(node: RaftNode): boolean {
-  let active = 0;
-  for (const id of node.config.voters) {
-    const progress = node.progress.get(id);
-    if (id === node.id || progress?.recentActive === true) active++;
-    if (progress !== undefined) progress.recentActive = false;
-  }
-  if (active >= majority(node.config.voters.length)) return false;
+  const active = hasQuorum(
+    node.membership,
+    (id) => id === node.id || node.progress.get(id)?.recentActive === true,
+  );
+  for (const progress of node.progress.values()) progress.recentActive = false;
+  if (active) return false;
   node.becomeFollower(node.term, null);
   return true;
 }
@@ -153,16 +152,23 @@ export function handleSnapshotReply(node: RaftNode, reply: InstallSnapshotReply)
 }
 
 /**
- * Commits the highest index a majority holds, but only if it is of the current term (§5.4.2): entries of
- * earlier terms commit indirectly, never by counting replicas (Figure 8).
+ * Commits the highest index a majority holds (of C_old and of C_new while joint, thesis §4.3), but only if it
+ * is of the current term (§5.4.2): entries of earlier terms commit indirectly, never by counting replicas
+ * (Figure 8). A commit may settle the configuration: leave a joint one, or step down when removed.
  */
 export function maybeCommit(node: RaftNode): boolean {
-  const candidate = majorityIndex(node.config.voters, (id) => node.progress.get(id)?.match ?? asIndex(0));
+  const candidate = asIndex(
+    Math.max(
+      0,
+      quorumValue(node.membership, (id) => node.progress.get(id)?.match ?? 0),
+    ),
+  );
   const anyTerm = node.config.plantedBug === "commit-earlier-term";
   if (candidate <= node.log.committed || (!anyTerm && node.log.term(candidate) !== node.term)) return false;
   node.log.commitTo(candidate);
   node.commitAnnouncePending = true;
   releaseEarlyReads(node);
+  node.settleMembership();
   return true;
 }
 
@@ -269,6 +275,7 @@ function sendSnapshot(node: RaftNode, to: NodeId, progress: Progress): void {
     term: node.term,
     lastIncludedIndex: snapshot.meta.index,
     lastIncludedTerm: snapshot.meta.term,
+    ...(snapshot.meta.membership === undefined ? {} : { membership: snapshot.meta.membership }),
     data: snapshot.data,
   });
   progress.becomeSnapshot(snapshot.meta.index);

@@ -16,11 +16,17 @@ export const asTerm = (value: number): Term => value as Term;
 export const asIndex = (value: number): LogIndex => value as LogIndex;
 export const asNodeId = (value: number): NodeId => value as NodeId;
 
-/** One log entry (§5.3). `data` is the command, opaque to Raft; an empty `data` is a no-op entry (§8). */
+/**
+ * One log entry (§5.3). Usually `data` is a command, opaque to Raft, and an empty `data` is a no-op entry
+ * (§8). An entry of kind "membership" holds a cluster configuration instead (thesis §4, see membership.ts),
+ * encoded by `encodeMembership`; state machines skip it.
+ */
 export interface Entry {
   readonly index: LogIndex;
   readonly term: Term;
   readonly data: Uint8Array;
+  /** Absent for commands and no-ops. */
+  readonly kind?: "membership";
 }
 
 /**
@@ -40,6 +46,12 @@ export interface HardState {
 export interface SnapshotMeta {
   readonly index: LogIndex;
   readonly term: Term;
+  /**
+   * The configuration in force at `index` (thesis §4.1), encoded by `encodeMembership`, which the snapshot
+   * replaces the log's configuration entries with. Absent in snapshots of a cluster whose log never held a
+   * configuration entry: the configuration is then the one the nodes started with.
+   */
+  readonly membership?: Uint8Array;
 }
 
 /** A state-machine snapshot covering every entry through `meta.index` (§7). `data` is opaque to Raft. */

@@ -1,6 +1,8 @@
 import {
   type CompactResult,
   type LogIndex,
+  type MembershipChange,
+  type MembershipChangeResult,
   type Message,
   type NodeId,
   type ProposeResult,
@@ -123,6 +125,14 @@ export class Peer {
     return result ?? { accepted: false, reason: "not-leader", leader: null };
   }
 
+  /** Asks this node, if it leads, to make one membership change; see {@link RaftNode.changeMembership}. */
+  changeMembership(change: MembershipChange): MembershipChangeResult {
+    if (this.#stopped) return { accepted: false, reason: "not-leader", leader: null };
+    const result = this.#guard(() => this.node.changeMembership(change));
+    this.#kick();
+    return result ?? { accepted: false, reason: "not-leader", leader: null };
+  }
+
   /** Compacts the log through `index` into `data`; see {@link RaftNode.compact}. */
   compact(index: LogIndex, data: Uint8Array): CompactResult | undefined {
     if (this.#stopped) return undefined;
@@ -153,9 +163,12 @@ export class Peer {
     return reply;
   }
 
-  /** Whether a message is for this node and from a member: anything else is dropped, not stepped. */
+  /**
+   * Whether a message is for this node: anything else is dropped, not stepped. The sender need not be a member
+   * (thesis §4.1: a new member hears from the leader before its log says it is one).
+   */
   #accepts(message: Message): boolean {
-    return message.to === this.node.id && this.node.config.voters.includes(message.from);
+    return message.to === this.node.id;
   }
 
   #scheduleTick(): void {

@@ -182,6 +182,8 @@ export class Cluster {
   /** Readies taken but not yet persisted and advanced (see {@link beginReady}). */
   readonly inFlight = new Map<NodeId, Ready>();
   readonly #options: NodeOptions;
+  /** The starting configuration each node was created with (a joining node's is empty). */
+  readonly #startingVoters = new Map<NodeId, readonly NodeId[]>();
   #restarts = 0;
 
   constructor(size: number, options: NodeOptions & { initialStates?: readonly InitialState[] } = {}) {
@@ -191,10 +193,29 @@ export class Cluster {
       const initial = options.initialStates?.[i] ?? initialState();
       this.stores.set(id, new MemoryLogStore(initial));
       this.nodes.set(id, newNode(id, this.ids, { ...options, initialState: initial }));
+      this.#startingVoters.set(id, [...this.ids]);
       this.applied.set(id, []);
       this.snapshotsApplied.set(id, []);
       this.readStates.set(id, []);
     });
+  }
+
+  /**
+   * Starts a new, empty node `id` that is to join the cluster (thesis §4): it has no starting configuration, so
+   * it waits, passive, until a leader adds it (as a learner) and replicates the log to it.
+   */
+  addNode(id: number): RaftNode {
+    const nodeId = asNodeId(id);
+    assert.ok(!this.nodes.has(nodeId), `node ${id} exists already`);
+    this.ids.push(nodeId);
+    this.#startingVoters.set(nodeId, []);
+    this.stores.set(nodeId, new MemoryLogStore(initialState()));
+    const node = newNode(id, [], { ...this.#options, initialState: initialState() });
+    this.nodes.set(nodeId, node);
+    this.applied.set(nodeId, []);
+    this.snapshotsApplied.set(nodeId, []);
+    this.readStates.set(nodeId, []);
+    return node;
   }
 
   node(id: number): RaftNode {
@@ -266,6 +287,7 @@ export class Cluster {
   /** Whether `message` would be lost on the way, given the partitions and the drop filters. */
   isLost(message: Message, extraDrop?: DropFilter): boolean {
     return (
+      !this.nodes.has(message.to) || // nobody runs at that address (yet)
       this.isolated.has(message.from) ||
       this.isolated.has(message.to) ||
       this.drop(message) ||
@@ -339,7 +361,7 @@ export class Cluster {
     this.inFlight.delete(nodeId); // whatever was not persisted yet is lost
     this.#restarts++;
     const seed = deriveSeed(this.#options.seed ?? 1, `restart-${this.#restarts}`);
-    const node = newNode(id, this.ids, {
+    const node = newNode(id, this.#startingVoters.get(nodeId) ?? this.ids, {
       ...this.#options,
       seed,
       initialState: this.store(id).initialState(),

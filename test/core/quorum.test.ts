@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { majority, majorityIndex, type VoteResult, voteResult } from "../../src/core/quorum.ts";
+import { majority, majorityValue, type VoteResult, voteResult } from "../../src/core/quorum.ts";
 import { asIndex, asNodeId, type LogIndex, type NodeId } from "../../src/core/types.ts";
 
 const PROPERTY = { seed: 42, numRuns: 200 } as const;
@@ -43,9 +43,9 @@ describe("quorum", () => {
     assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(majority), [1, 2, 2, 3, 3, 4, 4]);
   });
 
-  test("majorityIndex examples", () => {
+  test("majorityValue examples", () => {
     const at = (indexes: number[]) =>
-      majorityIndex(voters(indexes.length), (id) => asIndex(indexes[id - 1] ?? 0));
+      majorityValue(voters(indexes.length), (id) => asIndex(indexes[id - 1] ?? 0));
     assert.equal(at([5]), 5);
     assert.equal(at([5, 3]), 3);
     assert.equal(at([5, 3, 1]), 3);
@@ -54,18 +54,18 @@ describe("quorum", () => {
     assert.equal(at([0, 0, 0, 7, 7]), 0);
   });
 
-  test("majorityIndex equals the brute-force majority index", () => {
+  test("majorityValue equals the brute-force majority index", () => {
     fc.assert(
       fc.property(fc.array(fc.nat(20), { minLength: 1, maxLength: 9 }), (indexes) => {
         const ids = voters(indexes.length);
-        const got = majorityIndex(ids, (id) => asIndex(indexes[id - 1] ?? -1));
+        const got = majorityValue(ids, (id) => asIndex(indexes[id - 1] ?? -1));
         assert.equal(got, bruteMajorityIndex(indexes));
       }),
       PROPERTY,
     );
   });
 
-  test("majorityIndex never exceeds what a majority holds and is monotone in every index", () => {
+  test("majorityValue never exceeds what a majority holds and is monotone in every index", () => {
     fc.assert(
       fc.property(
         fc.array(fc.nat(20), { minLength: 1, maxLength: 9 }),
@@ -74,13 +74,13 @@ describe("quorum", () => {
         (indexes, which, raise) => {
           const ids = voters(indexes.length);
           const of = (list: readonly number[]) => (id: NodeId) => asIndex(list[id - 1] ?? 0) as LogIndex;
-          const before = majorityIndex(ids, of(indexes));
+          const before = majorityValue(ids, of(indexes));
           assert.ok(indexes.filter((index) => index >= before).length >= majority(indexes.length));
           const raised = [...indexes];
           const position = which % raised.length;
           raised[position] = (raised[position] ?? 0) + raise;
           assert.ok(
-            majorityIndex(ids, of(raised)) >= before,
+            majorityValue(ids, of(raised)) >= before,
             "a follower catching up never lowers the commit",
           );
         },
