@@ -92,5 +92,7 @@ export function handleTimeoutNow(node: RaftNode): void {
 }
 
 function sendTimeoutNow(node: RaftNode, to: NodeId): void {
+  // The target may now be elected past leader stickiness: no read lease can be trusted in this term any more.
+  node.leaseRevoked = true;
   node.send({ type: "TimeoutNow", from: node.id, to, term: node.term });
 }

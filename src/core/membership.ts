@@ -203,7 +203,8 @@ export function decodeMembership(bytes: Uint8Array): Membership {
   } catch (error) {
     throw new RangeError(`membership entry is not valid JSON: ${String(error)}`);
   }
-  if (typeof parsed !== "object" || parsed === null) throw new RangeError("membership entry is not an object");
+  if (typeof parsed !== "object" || parsed === null)
+    throw new RangeError("membership entry is not an object");
   const field = (name: string): NodeId[] => {
     const value: unknown = Reflect.get(parsed, name);
     if (!Array.isArray(value) || !value.every((id) => Number.isSafeInteger(id) && id >= 0)) {

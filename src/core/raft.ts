@@ -26,7 +26,7 @@ import {
 import { isRequest, type Message } from "./messages.ts";
 import { handlePreVote, handlePreVoteReply, startPreVote } from "./pre-vote.ts";
 import { RaftLog } from "./raft-log.ts";
-import { acceptRead, type ReadIndexResult, ReadOnlyState } from "./read-only.ts";
+import { acceptRead, type ReadIndexResult, ReadOnlyState, startRound } from "./read-only.ts";
 import type { Ready } from "./ready.ts";
 import { handleVoteReply } from "./step-candidate.ts";
 import {
@@ -109,6 +109,16 @@ export class RaftNode {
    * campaign. Leaders: ticks since the last quorum check (CheckQuorum), always below electionTicks.
    */
   electionElapsed = 0;
+  /** Ticks this node has seen since it started; the clock of lease reads. */
+  ticks = 0;
+  /**
+   * Lease reads: the node counts its start as contact with a leader, so it refuses to help elect anyone for an
+   * election timeout after a restart as it would have before (see `heardFromLeaderRecently`). Cleared when its
+   * election timer restarts or it campaigns.
+   */
+  leaderContactAssumed: boolean;
+  /** Leader: it sent TimeoutNow in this term, so it holds no read lease any more (see read-only.ts). */
+  leaseRevoked = false;
   /** Ticks since the last heartbeat round (leader). */
   heartbeatElapsed = 0;
   /** This term's election timeout in ticks, in [electionTicks, electionTicks + electionJitterTicks]. */
@@ -162,12 +172,14 @@ export class RaftNode {
     this.#durableHardState = this.#lastReadyHardState;
     this.#lastSoftState = this.softState();
     this.randomizedElectionTimeout = this.#drawElectionTimeout();
+    this.leaderContactAssumed = this.config.leaseReads;
   }
 
   // ---- inputs ------------------------------------------------------------------------------------------
 
   /** Advances logical time by one tick: followers and candidates count toward an election, leaders heartbeat. */
   tick(): void {
+    this.ticks++;
     if (this.role === "leader") {
       tickTransfer(this);
       this.electionElapsed++;
@@ -182,6 +194,8 @@ export class RaftNode {
       this.heartbeatElapsed++;
       const round = this.heartbeatElapsed >= this.config.heartbeatTicks;
       if (round) this.heartbeatElapsed = 0;
+      // Lease reads renew the lease with every heartbeat interval's messages: each interval is a new round.
+      if (round && this.config.leaseReads) startRound(this);
       tickFollowers(this, round);
       return;
     }
@@ -439,6 +453,7 @@ export class RaftNode {
   becomeLeader(): void {
     assert(this.role === "candidate", "becomeLeader: only a candidate can win");
     abortTransfer(this);
+    this.leaseRevoked = false;
     this.role = "leader";
     this.leader = this.id;
     this.readOnly.reset();
@@ -480,6 +495,7 @@ export class RaftNode {
    * split vote.
    */
   restartElectionTimer(): void {
+    this.leaderContactAssumed = false;
     this.electionElapsed = 0;
     this.randomizedElectionTimeout = this.#drawElectionTimeout();
   }
@@ -521,7 +537,7 @@ export class RaftNode {
     if (this.readOnly.roundPending) {
       // Start the round the reads taken on since the last Ready wait for: one heartbeat per follower.
       this.readOnly.roundPending = false;
-      this.readOnly.round++;
+      startRound(this);
       if (this.role === "leader") broadcastHeartbeat(this);
     }
 
@@ -700,6 +716,7 @@ export class RaftNode {
   }
 
   #resetTimers(): void {
+    this.leaderContactAssumed = false;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.#drawElectionTimeout();

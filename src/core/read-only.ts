@@ -43,6 +43,11 @@ interface EarlyRead {
 export class ReadOnlyState {
   /** The current heartbeat round: the one every AppendEntries carries. */
   round = 0;
+  /**
+   * Lease reads only: the leader's tick count ({@link RaftNode.ticks}) when each round not yet acknowledged by
+   * a quorum began. A follower echoing round r received a message sent at or after that tick.
+   */
+  readonly roundStartTicks = new Map<number, number>();
   /** Reads were taken on since the last round began: start a new round with the next Ready. */
   roundPending = false;
   /** Reads waiting for a confirmation, in round order. */
@@ -60,6 +65,7 @@ export class ReadOnlyState {
   /** Forgets every read not yet confirmed (the node lost or changed role; its callers will time out). */
   reset(): void {
     this.round = 0;
+    this.roundStartTicks.clear();
     this.roundPending = false;
     this.pending.length = 0;
     this.early.length = 0;
@@ -69,7 +75,10 @@ export class ReadOnlyState {
 /** The most reads one node holds unanswered; more are refused rather than queued without bound. */
 export const READS_OUTSTANDING_MAX = 10_000;
 
-/** Takes on a read from this node's caller or a follower. */
+/**
+ * Takes on a read from this node's caller or a follower. With a valid lease (see {@link leaseHolds}) it is
+ * answered at once; otherwise it waits for a heartbeat round (ReadIndex).
+ */
 export function acceptRead(node: RaftNode, requestId: number, from: NodeId): ReadIndexResult {
   const reads = node.readOnly;
   if (reads.outstanding >= READS_OUTSTANDING_MAX) return { accepted: false, reason: "too-many-reads" };
@@ -77,8 +86,47 @@ export function acceptRead(node: RaftNode, requestId: number, from: NodeId): Rea
     reads.early.push({ requestId, from });
     return { accepted: true };
   }
+  if (leaseHolds(node)) {
+    answerRead(node, { requestId, from, index: node.log.committed });
+    return { accepted: true };
+  }
   addPending(node, requestId, from);
   return { accepted: true };
+}
+
+/**
+ * Starts a new heartbeat round: the messages sent from now on carry it. Lease reads note when it began.
+ */
+export function startRound(node: RaftNode): void {
+  const reads = node.readOnly;
+  reads.round++;
+  if (node.config.leaseReads) reads.roundStartTicks.set(reads.round, node.ticks);
+}
+
+/**
+ * Lease reads (thesis §6.4.1, {@link RaftConfig.leaseReads}): whether the leader may answer a read from its
+ * commit index without a heartbeat round. Every member of some quorum echoed a round that began at tick s,
+ * so each received a message of ours at or after s and, with leader stickiness, refuses to help elect anyone
+ * else for electionTicks of its own ticks from then (and a restarted node for electionTicks after it starts,
+ * see `heardFromLeaderRecently`). So no other leader can exist before about s + electionTicks; the lease ends
+ * `leaseMarginTicks` earlier for tick granularity and clock drift. A leader that sent TimeoutNow gave its
+ * successor leave to skip stickiness, so it holds no lease for the rest of its term.
+ */
+export function leaseHolds(node: RaftNode): boolean {
+  const { config, readOnly: reads } = node;
+  if (!config.leaseReads || node.role !== "leader" || node.leaseRevoked || node.transferTarget !== null) {
+    return false;
+  }
+  const start = reads.roundStartTicks.get(quorumRound(node));
+  return start !== undefined && node.ticks < start + config.electionTicks - config.leaseMarginTicks;
+}
+
+/** The highest round a quorum has echoed (the leader counts as echoing the current one). */
+function quorumRound(node: RaftNode): number {
+  const reads = node.readOnly;
+  return quorumValue(node.membership, (id) =>
+    id === node.id ? reads.round : (node.progress.get(id)?.readRoundAcked ?? 0),
+  );
 }
 
 /** Called when the commit index advances: reads that waited for this term's first commit can go ahead. */
@@ -94,35 +142,44 @@ function addPending(node: RaftNode, requestId: number, from: NodeId): void {
   reads.roundPending = true;
   // A leader that is a majority by itself (a single voter) has nothing to wait for.
   if (hasQuorum(node.membership, (id) => id === node.id)) {
-    reads.round++;
+    startRound(node);
     reads.roundPending = false;
     confirmReads(node);
   }
 }
 
-/** Answers every pending read whose round a majority has acknowledged. */
+/**
+ * Answers every pending read whose round a quorum has acknowledged, and forgets the start ticks of rounds
+ * older than that one (the lease only ever looks at the latest round a quorum echoed).
+ */
 export function confirmReads(node: RaftNode): void {
   const reads = node.readOnly;
-  if (reads.pending.length === 0) return;
-  const confirmed = quorumValue(node.membership, (id) =>
-    id === node.id ? reads.round : (node.progress.get(id)?.readRoundAcked ?? 0),
-  );
+  if (reads.pending.length === 0 && reads.roundStartTicks.size === 0) return;
+  const confirmed = quorumRound(node);
+  for (const round of reads.roundStartTicks.keys()) {
+    if (round < confirmed) reads.roundStartTicks.delete(round);
+  }
   let done = 0;
   for (const read of reads.pending) {
     if (read.round > confirmed) break;
     done++;
-    if (read.from === node.id) {
-      reads.readStates.push({ requestId: read.requestId, index: read.index });
-    } else {
-      node.send({
-        type: "ReadIndexReply",
-        from: node.id,
-        to: read.from,
-        term: node.term,
-        requestId: read.requestId,
-        index: read.index,
-      });
-    }
+    answerRead(node, read);
   }
   if (done > 0) reads.pending.splice(0, done);
+}
+
+/** Hands a confirmed read to this node's caller, or to the follower that asked. */
+function answerRead(node: RaftNode, read: Omit<PendingRead, "round">): void {
+  if (read.from === node.id) {
+    node.readOnly.readStates.push({ requestId: read.requestId, index: read.index });
+  } else {
+    node.send({
+      type: "ReadIndexReply",
+      from: node.id,
+      to: read.from,
+      term: node.term,
+      requestId: read.requestId,
+      index: read.index,
+    });
+  }
 }

@@ -41,7 +41,9 @@ export function candidateLogOk(node: RaftNode, request: RequestVote): boolean {
  * asks is cut off from it or out of date.
  */
 export function heardFromLeaderRecently(node: RaftNode): boolean {
-  return node.leader !== null && node.electionElapsed < node.config.electionTicks;
+  return (
+    (node.leader !== null || node.leaderContactAssumed) && node.electionElapsed < node.config.electionTicks
+  );
 }
 
 /**

@@ -80,6 +80,8 @@ export interface NodeOptions {
   readonly preVote?: boolean;
   /** CheckQuorum and leader stickiness (thesis §6.2, §4.2.3); the core's default (off) unless set. */
   readonly checkQuorum?: boolean;
+  /** Lease reads (thesis §6.4.1); needs checkQuorum. */
+  readonly leaseReads?: boolean;
   readonly initialState?: InitialState;
 }
 
@@ -101,6 +103,7 @@ export function newNode(id: number, voters: readonly NodeId[], options: NodeOpti
       : { entriesPerMessageMax: options.entriesPerMessageMax }),
     ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
     ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
+    ...(options.leaseReads === undefined ? {} : { leaseReads: options.leaseReads }),
   });
 }
 
