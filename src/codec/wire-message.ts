@@ -3,6 +3,7 @@ import {
   asIndex,
   asNodeId,
   asTerm,
+  decodeMembership,
   type Entry,
   type LogIndex,
   type Message,
@@ -22,6 +23,7 @@ import { decode, encode } from "./msgpack.ts";
  *   AppendEntries         [3, from, to, term, prevLogIndex, prevLogTerm, leaderCommit, readRound, term1, data1, term2, data2, ...]
  *   AppendEntriesReply    [4, from, to, term, success, prevLogIndex, matchIndex, conflictTerm, conflictIndex, lastLogIndex, readRound]
  *   InstallSnapshot       [5, from, to, term, lastIncludedIndex, lastIncludedTerm, data]
+ *                         or [5, from, to, term, lastIncludedIndex, lastIncludedTerm, data, membership]
  *   InstallSnapshotReply  [6, from, to, term, matchIndex]
  *   ReadIndex             [7, from, to, term, requestId]
  *   ReadIndexReply        [8, from, to, term, requestId, index]
@@ -37,7 +39,9 @@ import { decode, encode } from "./msgpack.ts";
  * for the same reasons; its answer is an ordinary RequestVoteReply. No message is both a pre-vote and a
  * transfer's.
  * AppendEntries carries its entries flattened as (term, data) pairs; entry k (0-based) has index
- * prevLogIndex + 1 + k, so the indexes cannot be out of sequence on the wire. Ids, terms and indexes are
+ * prevLogIndex + 1 + k, so the indexes cannot be out of sequence on the wire. A membership entry (thesis §4)
+ * is the pair (term, [data]): its data wrapped in a one-element array, checked on decoding to be a valid
+ * configuration. An InstallSnapshot whose snapshot records a configuration carries it as an eighth field. Ids, terms and indexes are
  * MessagePack integers, flags are booleans, data are MessagePack `bin` byte strings.
  */
 
@@ -107,8 +111,10 @@ export function encodeMessage(message: Message): Uint8Array {
         message.lastLogIndex,
         message.readRound,
       ]);
-    case "InstallSnapshot":
-      return encode([...head, message.lastIncludedIndex, message.lastIncludedTerm, message.data]);
+    case "InstallSnapshot": {
+      const fields = [...head, message.lastIncludedIndex, message.lastIncludedTerm, message.data];
+      return encode(message.membership === undefined ? fields : [...fields, message.membership]);
+    }
     case "InstallSnapshotReply":
       return encode([...head, message.matchIndex]);
     case "ReadIndex":
@@ -155,7 +161,7 @@ function appendEntriesFields(head: number[], message: AppendEntries): unknown[] 
       () =>
         `encodeMessage: AppendEntries entry ${position} has index ${entry.index}, expected ${message.prevLogIndex + 1 + position}`,
     );
-    fields.push(entry.term, entry.data);
+    fields.push(entry.term, entry.kind === "membership" ? [entry.data] : entry.data);
   });
   return fields;
 }
@@ -221,6 +227,26 @@ class FieldReader {
     return value;
   }
 
+  /** The bytes of a valid configuration (see membership.ts), copied. */
+  membership(position: number, name: string): Uint8Array {
+    const bytes = this.bytes(position, name);
+    try {
+      decodeMembership(bytes);
+    } catch (error) {
+      throw new MalformedMessage(`${this.#type}.${name}: ${(error as Error).message}`);
+    }
+    return bytes;
+  }
+
+  /** The data of the entry at `position`: bytes, or for a membership entry bytes wrapped in an array. */
+  entryData(position: number, name: string): { data: Uint8Array; kind?: "membership" } {
+    const value = this.#fields[position];
+    if (Array.isArray(value) && value.length === 1) {
+      return { data: new FieldReader(value, this.#type).membership(0, name), kind: "membership" };
+    }
+    return { data: this.bytes(position, name) };
+  }
+
   /** A byte array, copied (see {@link decodeMessage}). */
   bytes(position: number, name: string): Uint8Array {
     const value = this.#fields[position];
@@ -248,7 +274,7 @@ const FIXED_FIELD_COUNT = {
   RequestVote: 6,
   RequestVoteReply: 5,
   AppendEntriesReply: 11,
-  InstallSnapshot: 7,
+  InstallSnapshot: 7, // 8 with a membership, see checkFieldCount
   InstallSnapshotReply: 5,
   ReadIndex: 5,
   ReadIndexReply: 6,
@@ -298,6 +324,7 @@ function parseFields(value: unknown): Message {
         lastIncludedIndex: read.index(4, "lastIncludedIndex"),
         lastIncludedTerm: read.term(5, "lastIncludedTerm"),
         data: read.bytes(6, "data"),
+        ...(fields.length === 8 ? { membership: read.membership(7, "membership") } : {}),
       };
     case "InstallSnapshotReply":
       return { type, ...envelope, matchIndex: read.index(4, "matchIndex") };
@@ -339,6 +366,8 @@ function checkFieldCount(type: Message["type"], count: number): void {
         `AppendEntries has ${count} fields: expected ${APPEND_ENTRIES_HEADER_FIELDS} plus a (term, data) pair per entry`,
       );
     }
+  } else if (type === "InstallSnapshot" && count === FIXED_FIELD_COUNT[type] + 1) {
+    // The snapshot's membership follows the data.
   } else if (count !== FIXED_FIELD_COUNT[type]) {
     throw new MalformedMessage(`${type} has ${count} fields, expected ${FIXED_FIELD_COUNT[type]}`);
   }
@@ -356,7 +385,7 @@ function parseAppendEntries(
     entries.push({
       index: asIndex(prevLogIndex + 1 + k),
       term: read.term(position, `entries[${k}].term`),
-      data: read.bytes(position + 1, `entries[${k}].data`),
+      ...read.entryData(position + 1, `entries[${k}].data`),
     });
   }
   return {
@@ -503,7 +532,7 @@ function flatArrayError(bytes: Uint8Array): string | undefined {
   if (count > WIRE_FIELDS_MAX)
     return `an array of ${count} fields is longer than any message (${WIRE_FIELDS_MAX})`;
   for (let field = 0; field < count; field++) {
-    const size = scalarSize(bytes, view, at);
+    const size = fieldSize(bytes, view, at);
     if (size === TRUNCATED) return `not MessagePack: truncated in field ${field}`;
     if (typeof size === "string") return `field ${field}: ${size}`;
     at += size;
@@ -511,6 +540,23 @@ function flatArrayError(bytes: Uint8Array): string | undefined {
   if (at > bytes.length) return `not MessagePack: truncated (${bytes.length} of ${at} bytes)`;
   if (at < bytes.length) return `not MessagePack: ${bytes.length - at} trailing bytes`;
   return undefined;
+}
+
+/** The first byte of a one-element MessagePack array: how a membership entry's data is wrapped. */
+const ONE_ELEMENT_ARRAY = 0x91;
+
+/**
+ * The encoded size of the field at `at`: a scalar, or a one-element array holding a byte string (a
+ * membership entry's data, see the layout at the top), the only nesting a message has.
+ */
+function fieldSize(bytes: Uint8Array, view: DataView, at: number): number | string {
+  if (bytes[at] !== ONE_ELEMENT_ARRAY) return scalarSize(bytes, view, at);
+  const inner = bytes[at + 1];
+  if (inner === undefined) return TRUNCATED;
+  if (inner < 0xc4 || inner > 0xc6)
+    return "MessagePack array (byte 0x91) not holding one byte string, which no message carries";
+  const size = scalarSize(bytes, view, at + 1);
+  return typeof size === "number" ? 1 + size : size;
 }
 
 /** What {@link scalarSize} says when the bytes end inside a header. */

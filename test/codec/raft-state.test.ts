@@ -15,6 +15,7 @@ import {
   RaftStateWriter,
 } from "../../src/codec/raft-state.ts";
 import { asIndex, asNodeId, asTerm, type Entry } from "../../src/core/types.ts";
+import { membershipBytes } from "../drivers/transport/arbitraries.ts";
 
 const PROPERTY = { seed: 42, numRuns: 200 } as const;
 
@@ -25,15 +26,29 @@ const persistedState: fc.Arbitrary<PersistedRaftState> = fc
     commit: fc.nat(1_000_000),
     snapshotIndex: fc.nat(1_000_000),
     snapshotTerm: fc.nat(1_000_000),
-    entries: fc.array(fc.tuple(fc.nat(2 ** 40), fc.uint8Array({ maxLength: 40 })), { maxLength: 20 }),
+    entries: fc.array(
+      fc.tuple(
+        fc.nat(2 ** 40),
+        fc.oneof(
+          { weight: 9, arbitrary: fc.uint8Array({ maxLength: 40 }).map((data) => ({ data })) },
+          { weight: 1, arbitrary: membershipBytes.map((data) => ({ data, kind: "membership" as const })) },
+        ),
+      ),
+      { maxLength: 20 },
+    ),
+    snapshotMembership: fc.option(membershipBytes, { nil: undefined }),
   })
-  .map(({ term, vote, commit, snapshotIndex, snapshotTerm, entries }) => ({
+  .map(({ term, vote, commit, snapshotIndex, snapshotTerm, entries, snapshotMembership }) => ({
     hardState: { term: asTerm(term), vote: vote === null ? null : asNodeId(vote), commit: asIndex(commit) },
-    snapshotMeta: { index: asIndex(snapshotIndex), term: asTerm(snapshotTerm) },
-    entries: entries.map(([entryTerm, data], i) => ({
+    snapshotMeta: {
+      index: asIndex(snapshotIndex),
+      term: asTerm(snapshotTerm),
+      ...(snapshotMembership === undefined ? {} : { membership: snapshotMembership }),
+    },
+    entries: entries.map(([entryTerm, content], i) => ({
       index: asIndex(snapshotIndex + 1 + i),
       term: asTerm(entryTerm),
-      data,
+      ...content,
     })),
   }));
 
@@ -41,8 +56,13 @@ const persistedState: fc.Arbitrary<PersistedRaftState> = fc
 function plain(state: PersistedRaftState) {
   return {
     hardState: state.hardState,
-    snapshotMeta: state.snapshotMeta,
-    entries: state.entries.map((e) => ({ index: e.index, term: e.term, data: [...e.data] })),
+    snapshotMeta: {
+      ...state.snapshotMeta,
+      ...(state.snapshotMeta.membership === undefined
+        ? {}
+        : { membership: [...state.snapshotMeta.membership] }),
+    },
+    entries: state.entries.map((e) => ({ index: e.index, term: e.term, data: [...e.data], kind: e.kind })),
   };
 }
 

@@ -217,6 +217,13 @@ describe("wire message codec", () => {
     assertRefused([null, 1, 2, 3, 4, 5], /field 0: MessagePack nil/);
   });
 
+  test("membership entries and snapshot memberships must hold a valid configuration", () => {
+    const notConfig = new Uint8Array([1, 2, 3]);
+    assertRefused([3, 1, 2, 5, 10, 4, 9, 0, 5, [notConfig]], /entries\[0\]\.data: membership entry/);
+    const noVoters = new TextEncoder().encode('{"voters":[],"outgoing":[],"learners":[]}');
+    assertRefused([5, 1, 2, 5, 10, 4, new Uint8Array(0), noVoters], /membership: .*no voters/);
+  });
+
   test("a wrong number of fields is refused for every type", () => {
     const fixed: Array<[number, number, string]> = [
       [1, 6, "RequestVote"],
@@ -232,7 +239,8 @@ describe("wire message codec", () => {
       [12, 6, "RequestVote"],
     ];
     for (const [tag, count, type] of fixed) {
-      for (const wrong of [count - 1, count + 1]) {
+      // An InstallSnapshot may carry one more field, its snapshot's membership.
+      for (const wrong of [count - 1, type === "InstallSnapshot" ? count + 2 : count + 1]) {
         const fields = [tag, ...Array.from({ length: wrong - 1 }, () => 0)];
         assertRefused(fields, new RegExp(`${type} has ${wrong} fields, expected ${count}`));
       }

@@ -10,7 +10,7 @@ import {
 import {
   decodeSnapshotFile,
   parseSnapshotFileName,
-  SNAPSHOT_HEADER_BYTES,
+  SNAPSHOT_FILE_OVERHEAD_MAX,
   type StoredSnapshot,
   type WalPosition,
 } from "./snapshot-file.ts";
@@ -224,7 +224,7 @@ async function readSnapshot(config: RecoveryConfig, name: string): Promise<Store
   const path = join(config.dir, name);
   const named = parseSnapshotFileName(name);
   if (named === undefined) return corruptAt(path, 0, "not a snapshot file name");
-  const bytesMax = SNAPSHOT_HEADER_BYTES + config.snapshotBytesMax;
+  const bytesMax = SNAPSHOT_FILE_OVERHEAD_MAX + config.snapshotBytesMax;
   let bytes: Uint8Array;
   try {
     bytes = await readWholeFile(config.files, path, bytesMax, (size) =>
@@ -335,6 +335,6 @@ function applyRecord(log: ReplayLog, record: WalRecord, path: string, recordOffs
   log.entries.length = firstKept - log.offset - 1;
   for (const entry of record.entries) {
     if (entry.index < firstKept) continue;
-    log.entries.push({ index: entry.index, term: entry.term, data: entry.data.slice() });
+    log.entries.push({ ...entry, data: entry.data.slice() });
   }
 }

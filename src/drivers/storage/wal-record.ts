@@ -1,5 +1,5 @@
 import CRC32 from "crc-32";
-import { asIndex, asTerm, type Entry, type LogIndex } from "../../core/index.ts";
+import { asIndex, asTerm, decodeMembership, type Entry, type LogIndex } from "../../core/index.ts";
 
 /**
  * One record of the write-ahead log, framed so that recovery can tell a whole record from a torn or damaged
@@ -16,6 +16,7 @@ import { asIndex, asTerm, type Entry, type LogIndex } from "../../core/index.ts"
  *     0  u64  index of the first entry
  *     8  u32  entry count (>= 1)
  *     12 per entry: u64 term, u32 data length, data bytes
+ *        (bit 31 of the data length set marks a membership entry, thesis §4; data lengths stay far below 2^31)
  *
  * The header has its own checksum so a damaged length is caught before it is used for anything, and so
  * recovery can look past a bad record for a later valid one cheaply (see scan-segment.ts).
@@ -31,6 +32,8 @@ export const ENTRIES_RECORD_TYPE = 1;
 const ENTRIES_PAYLOAD_PREFIX_BYTES = 12;
 /** Bytes of one entry besides its data: term (u64) and data length (u32). */
 export const ENTRY_OVERHEAD_BYTES = 12;
+/** The bit of an entry's data-length field that marks a membership entry. */
+const MEMBERSHIP_ENTRY_BIT = 0x8000_0000;
 /** The largest payload length the u32 length field can express. */
 export const PAYLOAD_BYTES_LIMIT = 0xffff_ffff;
 
@@ -141,13 +144,24 @@ function decodeEntriesPayload(payload: Uint8Array): EntriesRecord | string {
     if (payload.length - position < ENTRY_OVERHEAD_BYTES) return `entry ${k} runs past the payload`;
     const term = readU64(view, position);
     if (term === undefined) return `entry ${k} has a term that is not a safe integer`;
-    const dataBytes = view.getUint32(position + 8, true);
+    const lengthField = view.getUint32(position + 8, true);
+    const membership = (lengthField & MEMBERSHIP_ENTRY_BIT) !== 0;
+    const dataBytes = lengthField & ~MEMBERSHIP_ENTRY_BIT;
     position += ENTRY_OVERHEAD_BYTES;
     if (dataBytes > payload.length - position) return `entry ${k} data runs past the payload`;
+    const data = payload.subarray(position, position + dataBytes);
+    if (membership) {
+      try {
+        decodeMembership(data);
+      } catch (error) {
+        return `entry ${k}: ${(error as Error).message}`;
+      }
+    }
     entries.push({
       index: asIndex(firstIndex + k),
       term: asTerm(term),
-      data: payload.subarray(position, position + dataBytes),
+      data,
+      ...(membership ? { kind: "membership" as const } : {}),
     });
     position += dataBytes;
   }
@@ -184,7 +198,10 @@ export function encodeEntriesRecord(entries: readonly Entry[]): Uint8Array {
   position += ENTRIES_PAYLOAD_PREFIX_BYTES;
   for (const entry of entries) {
     writeU64(view, position, entry.term);
-    view.setUint32(position + 8, entry.data.length, true);
+    if (entry.data.length >= MEMBERSHIP_ENTRY_BIT)
+      throw new RangeError("encodeEntriesRecord: entry too large");
+    const kindBit = entry.kind === "membership" ? MEMBERSHIP_ENTRY_BIT : 0;
+    view.setUint32(position + 8, (entry.data.length | kindBit) >>> 0, true);
     position += ENTRY_OVERHEAD_BYTES;
     record.set(entry.data, position);
     position += entry.data.length;

@@ -4,6 +4,7 @@ import {
   asIndex,
   asNodeId,
   asTerm,
+  decodeMembership,
   type LogIndex,
   type Message,
   type NodeId,
@@ -21,6 +22,7 @@ import { encodeFrame } from "./frame-decoder.ts";
  *   kind 3 refusal           acceptor -> dialler   [reason]                      (then the acceptor closes)
  *   kind 4 message           dialler -> acceptor   a Raft message (wire-message.ts)
  *   kind 5 snapshot-chunk    dialler -> acceptor   [term, lastIncludedIndex, lastIncludedTerm, totalBytes, crc32, offset, data]
+ *                                                 or the same with the snapshot's membership as an eighth field
  *   kind 6 snapshot-ack      acceptor -> dialler   [term, lastIncludedIndex, lastIncludedTerm, totalBytes, crc32, nextOffset]
  *   kind 7 snapshot-refusal  acceptor -> dialler   [term, lastIncludedIndex, lastIncludedTerm, totalBytes, crc32, reason]
  *
@@ -90,6 +92,11 @@ export interface SnapshotChunk {
   readonly id: SnapshotTransferId;
   readonly offset: number;
   readonly data: Uint8Array;
+  /**
+   * The snapshot's configuration (`SnapshotMeta.membership`, thesis §4), when it records one. Every chunk
+   * carries it, so whichever chunk completes the snapshot has it; it is a few dozen bytes.
+   */
+  readonly membership?: Uint8Array;
 }
 
 /** The receiver has every byte before `nextOffset` (all of them when it equals totalBytes) and wants more. */
@@ -149,7 +156,12 @@ export function encodeEnvelope(frame: Frame): Uint8Array {
     case "snapshot-chunk":
       return encodeFrame(
         kind,
-        encode([...transferIdFields(frame.chunk.id), frame.chunk.offset, frame.chunk.data]),
+        encode([
+          ...transferIdFields(frame.chunk.id),
+          frame.chunk.offset,
+          frame.chunk.data,
+          ...(frame.chunk.membership === undefined ? [] : [frame.chunk.membership]),
+        ]),
       );
     case "snapshot-ack":
       return encodeFrame(kind, encode([...transferIdFields(frame.ack.id), frame.ack.nextOffset]));
@@ -229,7 +241,12 @@ function parseBody(kind: number | undefined, value: unknown): Frame {
         reason: text(fieldsOf(value, 1, "refusal")[0], REASON_CHARS_MAX, "refusal.reason"),
       };
     case FRAME_KIND["snapshot-chunk"]:
-      return { kind: "snapshot-chunk", chunk: parseChunk(fieldsOf(value, 7, "snapshot-chunk")) };
+      return {
+        kind: "snapshot-chunk",
+        chunk: parseChunk(
+          fieldsOf(value, Array.isArray(value) && value.length === 8 ? 8 : 7, "snapshot-chunk"),
+        ),
+      };
     case FRAME_KIND["snapshot-ack"]: {
       const fields = fieldsOf(value, 6, "snapshot-ack");
       const id = parseTransferId(fields, "snapshot-ack");
@@ -268,7 +285,17 @@ function parseChunk(fields: readonly unknown[]): SnapshotChunk {
       `snapshot-chunk bytes ${offset}..${offset + data.length} run past the snapshot's ${id.totalBytes} bytes`,
     );
   }
-  return { id, offset, data };
+  if (fields.length === 7) return { id, offset, data };
+  const membership = fields[7];
+  if (!(membership instanceof Uint8Array)) {
+    throw new MalformedFrame("snapshot-chunk.membership is not a byte array");
+  }
+  try {
+    decodeMembership(membership);
+  } catch (error) {
+    throw new MalformedFrame(`snapshot-chunk.membership: ${(error as Error).message}`);
+  }
+  return { id, offset, data, membership };
 }
 
 function parseTransferId(fields: readonly unknown[], frame: string): SnapshotTransferId {

@@ -22,6 +22,8 @@ interface Sending {
   readonly phase: "sending";
   readonly id: SnapshotTransferId;
   readonly data: Uint8Array;
+  /** The snapshot's configuration, sent with every chunk (see SnapshotChunk). */
+  readonly membership: Uint8Array | undefined;
   ackedOffset: number;
   sentOffset: number;
   /** When `ackedOffset` last moved (or the transfer started), in the caller's milliseconds. */
@@ -121,6 +123,7 @@ export class SnapshotSender {
       phase: "sending",
       id,
       data: message.data,
+      membership: message.membership,
       ackedOffset: 0,
       sentOffset: 0,
       lastProgressAt: now,
@@ -144,7 +147,10 @@ export class SnapshotSender {
     const data = transfer.data.subarray(offset, Math.min(transfer.id.totalBytes, offset + chunkBytes));
     transfer.sentOffset += data.length;
     transfer.bytesSent += data.length;
-    return { id: transfer.id, offset, data };
+    const { membership } = transfer;
+    return membership === undefined
+      ? { id: transfer.id, offset, data }
+      : { id: transfer.id, offset, data, membership };
   }
 
   /**

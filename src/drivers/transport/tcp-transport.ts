@@ -366,7 +366,7 @@ export class TcpTransport implements Transport {
           kind: "snapshot-ack",
           ack: { id: chunk.id, nextOffset: chunk.id.totalBytes },
         });
-        this.#deliver(peer, this.#snapshotMessage(peer, chunk.id, outcome.data));
+        this.#deliver(peer, this.#snapshotMessage(peer, chunk.id, outcome.data, chunk.membership));
         return ack;
       }
       default:
@@ -375,7 +375,12 @@ export class TcpTransport implements Transport {
   }
 
   /** The InstallSnapshot a transfer from `peer` stands for, carrying `data`. */
-  #snapshotMessage(peer: NodeId, id: SnapshotTransferId, data: Uint8Array): InstallSnapshot {
+  #snapshotMessage(
+    peer: NodeId,
+    id: SnapshotTransferId,
+    data: Uint8Array,
+    membership?: Uint8Array,
+  ): InstallSnapshot {
     return {
       type: "InstallSnapshot",
       from: peer,
@@ -384,6 +389,7 @@ export class TcpTransport implements Transport {
       lastIncludedIndex: id.lastIncludedIndex,
       lastIncludedTerm: id.lastIncludedTerm,
       data,
+      ...(membership === undefined ? {} : { membership }),
     };
   }
 

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { describe, test } from "node:test";
+import { asNodeId, encodeMembership, membershipOf } from "../../../src/core/index.ts";
 import { openDiskLog } from "../../../src/drivers/storage/index.ts";
 import type { StorageUpdate } from "../../../src/peer/index.ts";
 import { MemoryLogStore } from "../../../src/sim/memory-log-store.ts";
@@ -110,6 +111,35 @@ describe("DiskLog round trips", () => {
         [5, 6],
       );
       assert.deepEqual(state.snapshot, snapshot(4, 2));
+    });
+  });
+
+  test("membership entries and a snapshot's membership survive reopening (thesis §4)", async () => {
+    await withTempDir(async (dir) => {
+      const model = new MemoryLogStore();
+      const joint = encodeMembership({
+        voters: [1, 2, 4].map(asNodeId),
+        outgoing: [1, 2, 3].map(asNodeId),
+        learners: [asNodeId(5)],
+      });
+      const settled = encodeMembership(membershipOf([1, 2, 4].map(asNodeId)));
+      const configEntries = entries(1, [1, 1, 1, 1]).map((entry, k) =>
+        k === 1 || k === 3
+          ? { ...entry, data: k === 1 ? joint : settled, kind: "membership" as const }
+          : entry,
+      );
+      const withMembership = { ...snapshot(2, 1), meta: { ...snapshot(2, 1).meta, membership: joint } };
+      await saveAll(dir, model, [
+        { entries: configEntries },
+        { snapshot: withMembership, entries: [], hardState: hardState(1, null, 2) },
+      ]);
+      const state = await reopenedState(dir);
+      assertSameState(state, model.initialState());
+      assert.deepEqual(
+        state.entries.map((e) => e.kind),
+        [undefined, "membership"],
+      );
+      assert.deepEqual(state.snapshot?.meta.membership, joint);
     });
   });
 

@@ -9,6 +9,7 @@ import {
   asIndex,
   asNodeId,
   asTerm,
+  encodeMembership,
   type InstallSnapshot,
   type InstallSnapshotReply,
   type Message,
@@ -76,10 +77,37 @@ const requestVoteReply: fc.Arbitrary<RequestVoteReply> = fc
     ...(preVote ? { preVote: true as const } : {}),
   }));
 
+/**
+ * The encoded bytes of a well-formed configuration (thesis §4): one to five voters, sometimes joint, sometimes
+ * with learners.
+ */
+export const membershipBytes: fc.Arbitrary<Uint8Array> = fc
+  .uniqueArray(fc.nat(20), { minLength: 1, maxLength: 12 })
+  .chain((ids) =>
+    fc.record({ voters: fc.nat(4), outgoing: fc.nat(4), learners: fc.nat(3) }).map((counts) => {
+      const voters = ids.slice(0, 1 + (counts.voters % ids.length));
+      const outgoing = ids.slice(1, 1 + counts.outgoing); // none: not joint
+      const learners = ids
+        .slice(6, 6 + counts.learners)
+        .filter((id) => !voters.includes(id) && !outgoing.includes(id));
+      return encodeMembership({
+        voters: voters.map(asNodeId),
+        outgoing: outgoing.map(asNodeId),
+        learners: learners.map(asNodeId),
+      });
+    }),
+  );
+
 /** Entry data: empty (no-op entries) or small, sometimes a few KiB. */
 const entryData = fc.oneof(
   { weight: 5, arbitrary: fc.uint8Array({ maxLength: 32 }) },
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 1000, maxLength: 4000 }) },
+);
+
+/** An entry's data and kind: mostly commands and no-ops, now and then a configuration. */
+const entryContent = fc.oneof(
+  { weight: 9, arbitrary: entryData.map((data) => ({ data })) },
+  { weight: 1, arbitrary: membershipBytes.map((data) => ({ data, kind: "membership" as const })) },
 );
 
 const appendEntries: fc.Arbitrary<AppendEntries> = envelope.chain(({ ids, term }) =>
@@ -98,7 +126,7 @@ const appendEntries: fc.Arbitrary<AppendEntries> = envelope.chain(({ ids, term }
       return fc
         .record({
           prevLogIndex: fc.nat({ max: Number.MAX_SAFE_INTEGER - terms.length }),
-          data: fc.array(entryData, { minLength: terms.length, maxLength: terms.length }),
+          data: fc.array(entryContent, { minLength: terms.length, maxLength: terms.length }),
         })
         .map(({ prevLogIndex, data }) => ({
           type: "AppendEntries" as const,
@@ -110,7 +138,7 @@ const appendEntries: fc.Arbitrary<AppendEntries> = envelope.chain(({ ids, term }
           entries: terms.map((entryTerm, k) => ({
             index: asIndex(prevLogIndex + 1 + k),
             term: asTerm(entryTerm),
-            data: data[k] ?? new Uint8Array(0),
+            ...(data[k] ?? { data: new Uint8Array(0) }),
           })),
           leaderCommit: asIndex(leaderCommit),
           readRound,
@@ -150,6 +178,7 @@ const installSnapshot: fc.Arbitrary<InstallSnapshot> = envelope.chain(({ ids, te
       lastIncludedIndex: natural,
       lastIncludedTerm: fc.nat({ max: term }),
       data: fc.uint8Array({ maxLength: 256 }),
+      membership: fc.option(membershipBytes, { nil: undefined }),
     })
     .map((fields) => ({
       type: "InstallSnapshot" as const,
@@ -159,6 +188,7 @@ const installSnapshot: fc.Arbitrary<InstallSnapshot> = envelope.chain(({ ids, te
       lastIncludedIndex: asIndex(fields.lastIncludedIndex),
       lastIncludedTerm: asTerm(fields.lastIncludedTerm),
       data: fields.data,
+      ...(fields.membership === undefined ? {} : { membership: fields.membership }),
     })),
 );
 
