@@ -140,6 +140,13 @@ export class Args {
     return ids;
   }
 
+  /** Consumes the next positional token if it is `name` (a bare flag like `join`); returns whether it was. */
+  flag(name: string): boolean {
+    if (this.#line.positional[this.#nextPositional] !== name) return false;
+    this.#nextPositional++;
+    return true;
+  }
+
   has(key: string): boolean {
     return this.#line.keyed.has(key);
   }

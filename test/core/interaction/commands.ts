@@ -5,7 +5,14 @@
  *
  * To add a command, add an entry here and a line to test/core/testdata/README.md.
  */
-import { asIndex, asNodeId, type NodeId, type RaftNode } from "../../../src/core/index.ts";
+import {
+  asIndex,
+  asNodeId,
+  describeMembership,
+  type MembershipChange,
+  type NodeId,
+  type RaftNode,
+} from "../../../src/core/index.ts";
 import { type Args, ScriptError } from "./args.ts";
 import {
   formatLog,
@@ -28,32 +35,47 @@ const encoder = new TextEncoder();
 export const COMMANDS: Readonly<Record<string, Command>> = {
   "add-nodes": {
     usage:
-      "add-nodes N [voters=(ids)] [pre-vote=BOOL] [check-quorum=BOOL] [election=T] [jitter=T] [heartbeat=T] " +
-      "[noop=BOOL] [inflight=N] [max-entries=N] [seed=S]",
+      "add-nodes N [join] [voters=(ids)] [learners=(ids)] [pre-vote=BOOL] [check-quorum=BOOL] " +
+      "[lease-reads=BOOL] [lease-margin=T] [election=T] [jitter=T] [heartbeat=T] [noop=BOOL] [inflight=N] " +
+      "[max-entries=N] [seed=S]",
     run(env, args, out) {
       const count = args.int("N");
+      // A joining node starts with no configuration: it learns it is a member from the leader's log.
+      const join = args.flag("join");
       const existing = env.ids();
       const first = (existing.at(-1) ?? 0) + 1;
       const added = Array.from({ length: count }, (_, i) => asNodeId(first + i));
       const electionTicks = args.keyedInt("election", 10);
+      const voters = args.keyedIds("voters") ?? (join ? [] : [...existing, ...added]);
+      const learners = args.keyedIds("learners") ?? [];
+      if (join && (voters.length > 0 || learners.length > 0)) {
+        throw new ScriptError("a joining node starts with no voters or learners");
+      }
       const settings: NodeSettings = {
-        voters: args.keyedIds("voters") ?? [...existing, ...added],
+        voters,
+        learners,
         electionTicks,
         electionJitterTicks: args.keyedInt("jitter", electionTicks - 1),
         heartbeatTicks: args.keyedInt("heartbeat", 1),
         preVote: args.keyedBool("pre-vote", false),
         checkQuorum: args.keyedBool("check-quorum", false),
         noopOnElection: args.keyedBool("noop", true),
+        leaseReads: args.keyedBool("lease-reads", false),
+        ...optionalInt(args, "lease-margin", "leaseMarginTicks"),
         ...optionalInt(args, "inflight", "inflightMessagesMax"),
         ...optionalInt(args, "max-entries", "entriesPerMessageMax"),
         seed: args.keyedInt("seed", 1),
       };
       args.done();
       for (const id of added) env.addNode(id, settings);
+      const optional = [
+        settings.learners.length > 0 ? ` learners=(${settings.learners.join(",")})` : "",
+        settings.leaseReads ? " lease-reads=true" : "",
+      ].join("");
       out.result(
-        `added ${added.join(" ")}: voters=(${settings.voters.join(",")}) election=${settings.electionTicks}` +
-          ` jitter=${settings.electionJitterTicks} heartbeat=${settings.heartbeatTicks}` +
-          ` pre-vote=${settings.preVote} check-quorum=${settings.checkQuorum}`,
+        `added ${added.join(" ")}: voters=(${settings.voters.join(",")})${optional}` +
+          ` election=${settings.electionTicks} jitter=${settings.electionJitterTicks}` +
+          ` heartbeat=${settings.heartbeatTicks} pre-vote=${settings.preVote} check-quorum=${settings.checkQuorum}`,
       );
     },
   },
@@ -138,6 +160,21 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
 
+  "propose-conf-change": {
+    usage: "propose-conf-change ID (add-learner=NODE | promote=NODE | remove=NODE)",
+    run(env, args, out) {
+      const id = args.id();
+      const change = membershipChange(args);
+      args.done();
+      const result = env.raft(id).changeMembership(change);
+      out.result(
+        result.accepted
+          ? `accepted at ${result.index}: ${describeMembership(result.membership)}`
+          : `refused: ${result.reason}, leader ${formatNodeOrNone(result.leader)}`,
+      );
+    },
+  },
+
   compact: {
     usage: "compact ID INDEX",
     run(env, args, out) {
@@ -203,6 +240,20 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       const id = args.id();
       args.done();
       for (const line of formatLog(env.node(id))) out.result(line);
+    },
+  },
+
+  membership: {
+    usage: "membership [ID...]",
+    run(env, args, out) {
+      for (const id of idsOrAll(env, args)) {
+        const raft = env.node(id).raft;
+        out.result(
+          raft === null
+            ? `${id}: crashed`
+            : `${id}: ${describeMembership(raft.membership)} (since index ${raft.membershipIndex()})`,
+        );
+      }
     },
   },
 
@@ -274,6 +325,19 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
+/** The one membership change a `propose-conf-change` names. */
+function membershipChange(args: Args): MembershipChange {
+  const given = (["add-learner", "promote", "remove"] as const).flatMap((type) => {
+    const ids = args.keyedIds(type);
+    return ids === undefined ? [] : ids.map((node) => ({ type, node }));
+  });
+  const [change, ...more] = given;
+  if (change === undefined || more.length > 0) {
+    throw new ScriptError("name exactly one change: add-learner=NODE, promote=NODE or remove=NODE");
+  }
+  return change;
+}
+
 /** `{ [key]: value }` if the script gave `name=`, else nothing: exactOptionalPropertyTypes wants absence. */
 function optionalInt<K extends string>(args: Args, name: string, key: K): { [P in K]?: number } {
   return (args.has(name) ? { [key]: args.keyedInt(name, 0) } : {}) as { [P in K]?: number };
@@ -320,7 +384,8 @@ function formatStatus(raft: RaftNode): string[] {
       lines.push(`${id}: self match=${progress.match}`);
       continue;
     }
-    const fields = [`${id}: ${progress.state} match=${progress.match} next=${progress.next}`];
+    const learner = raft.membership.learners.includes(id) ? " learner" : "";
+    const fields = [`${id}:${learner} ${progress.state} match=${progress.match} next=${progress.next}`];
     if (progress.state === "replicate") fields.push(`inflight=${progress.inflights.count}`);
     if (progress.state === "snapshot") fields.push(`snapshot=${progress.pendingSnapshot}`);
     if (progress.isPaused()) fields.push("paused");

@@ -33,12 +33,12 @@ function diffOps(a: readonly string[], b: readonly string[]): Op[] {
       ops.push({ kind: " ", text: a[i] as string });
       i++;
       j++;
-    } else if (j < b.length && (i === a.length || at(i, j + 1) >= at(i + 1, j))) {
-      ops.push({ kind: "+", text: b[j] as string });
-      j++;
-    } else {
+    } else if (i < a.length && (j === b.length || at(i + 1, j) >= at(i, j + 1))) {
       ops.push({ kind: "-", text: a[i] as string });
       i++;
+    } else {
+      ops.push({ kind: "+", text: b[j] as string });
+      j++;
     }
   }
   return ops;

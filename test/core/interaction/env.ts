@@ -35,13 +35,17 @@ import type { LogLevel, Output } from "./output.ts";
 
 /** Everything a node is built from; kept so that a restart builds the same node again. */
 export interface NodeSettings {
+  /** The starting configuration; both empty for a node that joins an existing cluster. */
   readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
   readonly electionTicks: number;
   readonly electionJitterTicks: number;
   readonly heartbeatTicks: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly noopOnElection: boolean;
+  readonly leaseReads: boolean;
+  readonly leaseMarginTicks?: number;
   readonly inflightMessagesMax?: number;
   readonly entriesPerMessageMax?: number;
   /** The seed the node's election jitter is derived from. */
@@ -83,6 +87,7 @@ export class ScriptNode {
     return new RaftNode({
       id: this.id,
       voters: settings.voters,
+      learners: settings.learners,
       electionTicks: settings.electionTicks,
       electionJitterTicks: settings.electionJitterTicks,
       heartbeatTicks: settings.heartbeatTicks,
@@ -91,6 +96,8 @@ export class ScriptNode {
       preVote: settings.preVote,
       checkQuorum: settings.checkQuorum,
       noopOnElection: settings.noopOnElection,
+      leaseReads: settings.leaseReads,
+      ...(settings.leaseMarginTicks === undefined ? {} : { leaseMarginTicks: settings.leaseMarginTicks }),
       ...(settings.inflightMessagesMax === undefined
         ? {}
         : { inflightMessagesMax: settings.inflightMessagesMax }),
@@ -334,6 +341,8 @@ function describeRole(id: NodeId, state: Observed): string {
   const head = `${id} is ${state.role} at term ${state.term}`;
   switch (state.role) {
     case "follower":
+    case "learner":
+    case "non-member":
       return state.leader === null ? `${head}, no leader` : `${head}, leader ${state.leader}`;
     case "pre-candidate":
       return `${head}, asking for term ${state.term + 1}`;
@@ -344,7 +353,7 @@ function describeRole(id: NodeId, state: Observed): string {
 
 /** Applies a committed entry to the toy state machine: commands are recorded, empty and typed entries skipped. */
 function applyEntry(node: ScriptNode, entry: Entry): void {
-  if (entry.data.length === 0 || (entry as { readonly kind?: string }).kind !== undefined) return;
+  if (entry.data.length === 0 || entry.kind !== undefined) return;
   node.stateMachine.push({ index: entry.index, text: new TextDecoder().decode(entry.data) });
 }
 
@@ -371,7 +380,7 @@ export function formatLogSpan(raft: RaftNode): string {
   return `last=${last}${snapshot}`;
 }
 
-/** One line of `raft-state` for a running node. */
+/** One line of `raft-state`; a crashed node shows what it persisted. */
 export function formatRaftState(env: InteractionEnv, node: ScriptNode): string {
   const flags = env.isolated.has(node.id) ? " [isolated]" : "";
   const { raft } = node;

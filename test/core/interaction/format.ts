@@ -7,14 +7,16 @@
  * when it is one, JSON-quoted otherwise, so `""` is the empty entry a new leader appends); fields a message
  * type does not usually carry are printed only when set.
  */
-import type {
-  Entry,
-  HardState,
-  Message,
-  NodeId,
-  RaftNode,
-  Snapshot,
-  SoftState,
+import {
+  decodeMembership,
+  describeMembership,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type RaftNode,
+  type Snapshot,
+  type SoftState,
 } from "../../../src/core/index.ts";
 
 const decoder = new TextDecoder();
@@ -31,12 +33,14 @@ export function formatPosition(term: number, index: number): string {
 }
 
 /**
- * `term/index data`. An entry with a `kind` (the core's non-command entries, e.g. membership) shows the kind
- * and the size of its payload instead of the payload's bytes, which are an encoding the script cannot read.
+ * `term/index data`. A membership entry shows the configuration it holds, `1/5 membership(voters=[1,2,3])`;
+ * an entry of a kind this printer does not know shows the kind and the size of its payload.
  */
 export function formatEntry(entry: Entry): string {
   const position = formatPosition(entry.term, entry.index);
-  const kind = (entry as { readonly kind?: string }).kind;
+  const kind: string | undefined = entry.kind;
+  if (kind === "membership")
+    return `${position} membership(${describeMembership(decodeMembership(entry.data))})`;
   if (kind !== undefined) return `${position} ${kind}(${entry.data.length} bytes)`;
   return `${position} ${formatData(entry.data)}`;
 }
@@ -155,9 +159,13 @@ function genericFields(message: object): string {
 }
 
 /**
- * The role as a person would name it: a follower running a pre-vote is a "pre-candidate" here, although the
- * core's SoftState calls it a follower (nothing persisted changes until the real election).
+ * The role as a person would name it. The core's SoftState calls all of these "follower": a follower running
+ * a pre-vote is a "pre-candidate" (nothing persisted changes until the real election); a follower whose vote
+ * does not count is a "learner" if the configuration in force lists it as one, else a "non-member" (a node
+ * that has yet to join, or was removed).
  */
 export function roleName(node: RaftNode): string {
-  return node.preCandidate ? "pre-candidate" : node.role;
+  if (node.preCandidate) return "pre-candidate";
+  if (node.role !== "follower" || node.isVoter()) return node.role;
+  return node.membership.learners.includes(node.id) ? "learner" : "non-member";
 }
