@@ -72,11 +72,33 @@ export interface CasCommand extends SessionStamp {
   readonly value: string;
 }
 
+/**
+ * Records where cluster member `node` can be reached: its peer (Raft) address and its HTTP API address. A
+ * membership change (thesis §4) names nodes by id only; this replicated address book, kept in snapshots like
+ * the rest of the state, is how every node learns a new member's addresses before the member is added. It
+ * runs outside client sessions: setting the same addresses twice changes nothing.
+ */
+export interface SetMemberCommand {
+  readonly kind: "set-member";
+  readonly node: number;
+  readonly peerAddress: string;
+  readonly apiAddress: string | null;
+}
+
+/** Where one member can be reached (see {@link SetMemberCommand}). */
+export interface MemberAddresses {
+  readonly peerAddress: string;
+  readonly apiAddress: string | null;
+}
+
+/** Longest member address accepted, in UTF-8 bytes (a host name and a port). */
+export const MEMBER_ADDRESS_BYTES_MAX = 300;
+
 /** A command that runs inside a client session. */
 export type SessionCommand = PutCommand | GetCommand | DeleteCommand | AppendCommand | CasCommand;
 
 /** Every command of the key-value state machine. */
-export type KvCommand = RegisterClientCommand | SessionCommand;
+export type KvCommand = RegisterClientCommand | SetMemberCommand | SessionCommand;
 
 /**
  * What one log entry carries: a command and the proposing leader's clock reading. The state machine's notion
@@ -119,6 +141,11 @@ function validateText(what: string, text: string, bytesMax: number): Validation 
   return VALID;
 }
 
+function validateAddress(address: string, what: string): Validation {
+  if (address.length === 0) return invalid(`${what} is empty`);
+  return validateText(what, address, MEMBER_ADDRESS_BYTES_MAX);
+}
+
 /** Checks a log timestamp: a safe integer >= 0, in milliseconds. */
 export function validateTimestamp(timestampMs: number): Validation {
   return Number.isSafeInteger(timestampMs) && timestampMs >= 0
@@ -159,6 +186,15 @@ export function validateCommand(command: KvCommand): Validation {
   switch (command.kind) {
     case "register-client":
       return VALID;
+    case "set-member":
+      return firstFailure([
+        () =>
+          Number.isSafeInteger(command.node) && command.node >= 0
+            ? VALID
+            : invalid(`node must be a node id (an integer >= 0), got ${command.node}`),
+        () => validateAddress(command.peerAddress, "peer address"),
+        () => (command.apiAddress === null ? VALID : validateAddress(command.apiAddress, "API address")),
+      ]);
     case "get":
     case "delete":
       return firstFailure([() => validateStamp(command), () => validateKey(command.key)]);

@@ -21,6 +21,7 @@ import { ENTRY_BYTES_MAX } from "./limits.ts";
  * delete           [4, timestampMs, clientId, sequence, ackedBelow, key]
  * append           [5, timestampMs, clientId, sequence, ackedBelow, key, value]
  * cas              [6, timestampMs, clientId, sequence, ackedBelow, key, expected | nil, value]
+ * set-member       [7, timestampMs, node, peerAddress, apiAddress | nil]
  * ```
  *
  * The decoder is strict: any other shape is refused with a reason, never thrown, because every replica must
@@ -35,6 +36,7 @@ export const COMMAND_TAGS = {
   delete: 4,
   append: 5,
   cas: 6,
+  "set-member": 7,
 } as const satisfies Record<KvCommand["kind"], number>;
 
 /** Index of the first argument after the header `[tag, timestampMs, clientId, sequence, ackedBelow]`. */
@@ -61,6 +63,9 @@ export function encodeEntry(entry: KvEntry): Uint8Array {
 function entryToArray({ timestampMs, command }: KvEntry): unknown[] {
   const tag = COMMAND_TAGS[command.kind];
   if (command.kind === "register-client") return [tag, timestampMs];
+  if (command.kind === "set-member") {
+    return [tag, timestampMs, command.node, command.peerAddress, command.apiAddress];
+  }
   const header = [tag, timestampMs, command.clientId, command.sequence, command.ackedBelow];
   switch (command.kind) {
     case "get":
@@ -109,6 +114,20 @@ function arrayToEntry(value: unknown): DecodedEntry {
     return value.length === 2
       ? { ok: true, entry: { timestampMs, command: { kind: "register-client" } } }
       : refuse(`register-client has ${value.length} fields, expected 2`);
+  }
+  if (tag === COMMAND_TAGS["set-member"]) {
+    const [, , node, peerAddress, apiAddress] = value as unknown[];
+    if (value.length !== 5) return refuse(`set-member has ${value.length} fields, expected 5`);
+    if (typeof node !== "number" || typeof peerAddress !== "string") {
+      return refuse("set-member node must be a number and its peer address a string");
+    }
+    if (apiAddress !== null && typeof apiAddress !== "string") {
+      return refuse("set-member API address must be a string or nil");
+    }
+    return {
+      ok: true,
+      entry: { timestampMs, command: { kind: "set-member", node, peerAddress, apiAddress } },
+    };
   }
   const command = arrayToSessionCommand(tag, value as unknown[]);
   return typeof command === "string" ? refuse(command) : { ok: true, entry: { timestampMs, command } };

@@ -10,7 +10,7 @@ import type {
 } from "../core/index.ts";
 import type { Clock, TimerHandle } from "../peer/clock.ts";
 import { Peer, type PeerOptions } from "../peer/peer.ts";
-import { type KvCommand, validateCommand } from "./command.ts";
+import { type KvCommand, type MemberAddresses, validateCommand } from "./command.ts";
 import { DEFAULT_KV_CONFIG, type KvConfig } from "./config.ts";
 import { encodeEntry } from "./entry-codec.ts";
 import type { KvResult } from "./result.ts";
@@ -60,7 +60,13 @@ export interface ServiceStatus {
   readonly appliedIndex: LogIndex;
   readonly snapshotIndex: LogIndex;
   readonly lastLogIndex: LogIndex;
+  /** The configuration in force on this node (thesis §4.1): voters (C_new while joint), learners. */
   readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  /** While the configuration is joint, the voters of C_old; empty otherwise. */
+  readonly outgoingVoters: readonly NodeId[];
+  /** The log index of the entry that set the configuration in force (0 for the starting one). */
+  readonly membershipIndex: LogIndex;
   readonly keys: number;
   readonly sessions: number;
 }
@@ -84,7 +90,16 @@ export interface KvServiceOptions {
   readonly onSnapshot?: (index: LogIndex, bytes: number) => void;
   /** Called after the state machine was replaced by a snapshot from the leader (for logs). */
   readonly onSnapshotInstalled?: (index: LogIndex, bytes: number) => void;
+  /**
+   * Called with the whole member address book (see SetMemberCommand) when it may have changed: at start if
+   * the snapshot held one, after a `set-member` entry, after a snapshot from the leader. Real nodes dial new
+   * members with it.
+   */
+  readonly onMembers?: (members: ReadonlyMap<number, MemberAddresses>) => void;
 }
+
+/** The data the state machine is given for a configuration entry: none, a no-op. */
+const NO_COMMAND = new Uint8Array(0);
 
 /** Most commands and reads waiting on one node at once; more are refused as overloaded. */
 export const REQUESTS_WAITING_MAX = 20_000;
@@ -130,12 +145,23 @@ export class KvService {
     });
   }
 
+  /** The clock this service's peer runs on. */
+  get clock(): Clock {
+    return this.#options.peer.clock;
+  }
+
   get #clock(): Clock {
     return this.#options.peer.clock;
   }
 
   start(): void {
+    if (this.#machine.members().size > 0) this.#options.onMembers?.(this.#machine.members());
     this.peer.start();
+  }
+
+  /** The replicated member address book as this node has applied it. */
+  members(): ReadonlyMap<number, MemberAddresses> {
+    return this.#machine.members();
   }
 
   /** Stops the peer; every waiting request is answered `stopped`. */
@@ -217,7 +243,10 @@ export class KvService {
       appliedIndex: this.#machine.appliedIndex,
       snapshotIndex: node.log.offset,
       lastLogIndex: node.log.lastIndex(),
-      voters: node.config.voters,
+      voters: node.membership.voters,
+      learners: node.membership.learners,
+      outgoingVoters: node.membership.outgoing,
+      membershipIndex: node.membershipIndex(),
       keys: stats.keys,
       sessions: stats.sessions,
     };
@@ -238,8 +267,12 @@ export class KvService {
         if (index <= fromLeader.meta.index) this.#finishCommand(index, waiter, { error: "timeout" });
       }
     }
+    let membersChanged = fromLeader !== undefined;
     for (const entry of entries) {
-      const outcome = this.#machine.apply(entry.index, entry.data);
+      // A configuration entry (thesis §4) is Raft's own: to the key-value state machine it is a no-op.
+      const data = entry.kind === "membership" ? NO_COMMAND : entry.data;
+      const outcome = this.#machine.apply(entry.index, data);
+      if (outcome.result.kind === "member-set") membersChanged = true;
       this.#trigger.recordApplied(entry.data.length);
       const waiter = this.#commands.get(entry.index);
       if (waiter === undefined) continue;
@@ -249,6 +282,7 @@ export class KvService {
         this.#finishCommand(entry.index, waiter, { error: "lost-leadership", leader: this.peer.node.leader });
       }
     }
+    if (membersChanged) this.#options.onMembers?.(this.#machine.members());
     this.#serveReads();
     if (this.#trigger.due) this.#scheduleSnapshot();
   }

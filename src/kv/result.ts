@@ -71,6 +71,11 @@ export interface BadCommandResult {
   readonly reason: string;
 }
 
+/** A `set-member` entry recorded a member's addresses. */
+export interface MemberSetResult {
+  readonly kind: "member-set";
+}
+
 /** The entry was empty: a leader's no-op (Raft §8), which carries no command. */
 export interface NoOpResult {
   readonly kind: "no-op";
@@ -84,6 +89,7 @@ export type KvResult =
   | StaleSequenceResult
   | TooManyOutstandingResult
   | BadCommandResult
+  | MemberSetResult
   | NoOpResult;
 
 /** The result for a write that took effect. */

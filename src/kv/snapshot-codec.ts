@@ -2,7 +2,7 @@ import { decode, encode } from "../codec/msgpack.ts";
 import { asIndex, type LogIndex } from "../core/types.ts";
 import { unreachable } from "../util/assert.ts";
 import type { ClientSessionState } from "./client-session.ts";
-import { type ClientId, validateKey, validateValue } from "./command.ts";
+import { type ClientId, type MemberAddresses, validateKey, validateValue } from "./command.ts";
 import type { KvConfig } from "./config.ts";
 import { VALUE_BYTES_MAX } from "./limits.ts";
 import { type SavedResult, savedResultPayloadBytes } from "./result.ts";
@@ -11,12 +11,12 @@ import { type SavedResult, savedResultPayloadBytes } from "./result.ts";
  * The snapshot encoding of the key-value state machine (Raft §7): the whole state as one MessagePack array.
  *
  * ```
- * ["tsraft-kv", 1, appliedIndex, logTimeMs, [key, value, key, value, ...], [session, ...]]
+ * ["tsraft-kv", 2, appliedIndex, logTimeMs, [key, value, ...], [session, ...], [node, peerAddress, apiAddress | nil, ...]]
  * session = [clientId, lastUsedIndex, lastActiveMs, ackedBelow, [sequence, result, sequence, result, ...]]
  * result  = [1, value | nil] ok | [2] not-found | [3, current | nil] cas-mismatch | [4, bytes] value-too-large
  * ```
  *
- * Keys are sorted, sessions are listed least recently used first (by log index), results by sequence, so two
+ * Version 1, still read, had no member address book (the last element). Keys are sorted, members by id, sessions are listed least recently used first (by log index), results by sequence, so two
  * replicas that applied the same log write byte-identical snapshots. Decoding checks every invariant the
  * state machine keeps and throws {@link CorruptSnapshotError} naming the first one broken.
  */
@@ -25,7 +25,9 @@ import { type SavedResult, savedResultPayloadBytes } from "./result.ts";
 export const SNAPSHOT_MAGIC = "tsraft-kv";
 
 /** The snapshot layout version; a new layout gets a new number and this decoder refuses it clearly. */
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
+/** Version 1 had no member address book; it is still read (with an empty one). */
+const SNAPSHOT_FORMAT_VERSION_WITHOUT_MEMBERS = 1;
 
 /** Longest decoder error message quoted in a {@link CorruptSnapshotError}. */
 const ERROR_MESSAGE_CHARS_MAX = 200;
@@ -48,6 +50,8 @@ export interface KvStateParts {
   readonly entries: readonly (readonly [string, string])[];
   /** Every session, least recently used first. */
   readonly sessions: readonly ClientSessionState[];
+  /** The member address book (see SetMemberCommand), by node id ascending. */
+  readonly members: readonly (readonly [number, MemberAddresses])[];
 }
 
 /** A snapshot that cannot be restored: not a key-value snapshot, another version, or broken invariants. */
@@ -73,6 +77,7 @@ export function encodeSnapshot(parts: KvStateParts): Uint8Array {
     parts.logTimeMs,
     data,
     sessions,
+    parts.members.flatMap(([node, { peerAddress, apiAddress }]) => [node, peerAddress, apiAddress]),
   ]);
 }
 
@@ -123,9 +128,15 @@ export function decodeSnapshot(bytes: Uint8Array, config: KvConfig): KvStatePart
     throw corrupt("encoding", `not MessagePack: ${message.slice(0, ERROR_MESSAGE_CHARS_MAX)}`);
   }
   check(isArray(value) && value[0] === SNAPSHOT_MAGIC, "header", "not a tsraft-kv snapshot");
-  check(value[1] === SNAPSHOT_FORMAT_VERSION, "header", `unsupported format version ${String(value[1])}`);
-  check(value.length === 6, "header", `expected 6 fields, got ${value.length}`);
-  const [, , appliedIndex, logTimeMs, data, sessions] = value;
+  const version = value[1];
+  check(
+    version === SNAPSHOT_FORMAT_VERSION || version === SNAPSHOT_FORMAT_VERSION_WITHOUT_MEMBERS,
+    "header",
+    `unsupported format version ${String(version)}`,
+  );
+  const fields = version === SNAPSHOT_FORMAT_VERSION ? 7 : 6;
+  check(value.length === fields, "header", `expected ${fields} fields, got ${value.length}`);
+  const [, , appliedIndex, logTimeMs, data, sessions, members] = value;
   check(isCount(appliedIndex), "appliedIndex", "must be a safe integer >= 0");
   check(isCount(logTimeMs), "logTimeMs", "must be a safe integer >= 0");
   return {
@@ -133,7 +144,28 @@ export function decodeSnapshot(bytes: Uint8Array, config: KvConfig): KvStatePart
     logTimeMs,
     entries: decodeEntries(data),
     sessions: decodeSessions(sessions, asIndex(appliedIndex), logTimeMs, config),
+    members: version === SNAPSHOT_FORMAT_VERSION ? decodeMembers(members) : [],
   };
+}
+
+function decodeMembers(members: unknown): [number, MemberAddresses][] {
+  check(isArray(members) && members.length % 3 === 0, "members", "must be an array of triples");
+  const decoded: [number, MemberAddresses][] = [];
+  for (let position = 0; position < members.length; position += 3) {
+    const [node, peerAddress, apiAddress] = members.slice(position, position + 3);
+    const where = `members[${position / 3}]`;
+    check(isCount(node), where, "node must be a safe integer >= 0");
+    check(typeof peerAddress === "string" && peerAddress.length > 0, where, "peer address must be a string");
+    check(
+      apiAddress === null || typeof apiAddress === "string",
+      where,
+      "API address must be a string or nil",
+    );
+    const previous = decoded.at(-1);
+    check(previous === undefined || previous[0] < node, where, "nodes must be in ascending order");
+    decoded.push([node, { peerAddress, apiAddress }]);
+  }
+  return decoded;
 }
 
 function decodeEntries(data: unknown): [string, string][] {

@@ -1,7 +1,7 @@
 import { asIndex, type LogIndex } from "../core/types.ts";
 import { assert, unreachable } from "../util/assert.ts";
 import { ClientSession } from "./client-session.ts";
-import type { ClientId, SessionCommand } from "./command.ts";
+import type { ClientId, MemberAddresses, SessionCommand } from "./command.ts";
 import { DEFAULT_KV_CONFIG, type KvConfig, validateKvConfig } from "./config.ts";
 import { decodeEntry } from "./entry-codec.ts";
 import { KvStore } from "./kv-store.ts";
@@ -67,6 +67,8 @@ export class KvStateMachine {
   #appliedIndex: LogIndex;
   /** Running maximum of the applied entries' timestamps: time as the log tells it, never going back. */
   #logTimeMs: number;
+  /** The replicated address book of cluster members (see SetMemberCommand). */
+  readonly #members = new Map<number, MemberAddresses>();
 
   /** An empty state machine (nothing applied). Throws a RangeError if `config` is invalid. */
   constructor(config: KvConfig = DEFAULT_KV_CONFIG) {
@@ -89,6 +91,7 @@ export class KvStateMachine {
     machine.#sessions.replaceAll(parts.sessions.map((state) => ClientSession.fromState(state)));
     machine.#appliedIndex = parts.appliedIndex;
     machine.#logTimeMs = parts.logTimeMs;
+    for (const [node, addresses] of parts.members) machine.#members.set(node, addresses);
     return machine;
   }
 
@@ -119,6 +122,11 @@ export class KvStateMachine {
     const { timestampMs, command } = decoded.entry;
     this.#logTimeMs = Math.max(this.#logTimeMs, timestampMs);
     this.#sessions.expire(this.#logTimeMs, this.config.sessionTimeoutMs);
+    if (command.kind === "set-member") {
+      const { peerAddress, apiAddress } = command;
+      this.#members.set(command.node, { peerAddress, apiAddress });
+      return outcome(index, null, null, { kind: "member-set" });
+    }
     if (command.kind !== "register-client") return this.#applySessionCommand(index, command);
     const clientId: ClientId = index;
     this.#sessions.register(clientId, this.#logTimeMs, this.config.sessionsMax);
@@ -167,6 +175,11 @@ export class KvStateMachine {
     return this.#store.get(key);
   }
 
+  /** The replicated address book: where each member recorded by `set-member` can be reached. */
+  members(): ReadonlyMap<number, MemberAddresses> {
+    return this.#members;
+  }
+
   /** Sizes for metrics. Counting saved results walks the sessions (at most `sessionsMax`). */
   stats(): KvStats {
     let savedResults = 0;
@@ -205,6 +218,7 @@ export class KvStateMachine {
       logTimeMs: this.#logTimeMs,
       entries: this.#store.sortedEntries(),
       sessions: [...this.#sessions.inUseOrder()].map((session) => session.toState()),
+      members: [...this.#members].sort(([a], [b]) => a - b),
     });
   }
 }

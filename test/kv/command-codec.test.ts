@@ -37,6 +37,13 @@ const sessionStamp = fc
 export const anyCommand: fc.Arbitrary<KvCommand> = fc.oneof(
   fc.constant<KvCommand>({ kind: "register-client" }),
   fc
+    .record({
+      node: fc.nat(1000),
+      peerAddress: fc.constantFrom("127.0.0.1:7001", "node-4.example:7000"),
+      apiAddress: fc.option(fc.constant("127.0.0.1:8001"), { nil: null }),
+    })
+    .map((fields): KvCommand => ({ kind: "set-member", ...fields })),
+  fc
     .record({ s: sessionStamp, key: safeText, value: safeText })
     .map(({ s, key, value }): KvCommand => ({ kind: "put", ...s, key, value })),
   fc.record({ s: sessionStamp, key: safeText }).map(({ s, key }): KvCommand => ({ kind: "get", ...s, key })),

@@ -25,6 +25,8 @@ export interface ModelOutcome {
 /** The reference model. Apply every entry the real machine applies, in the same order. */
 export class KvModel {
   readonly data = new Map<string, string>();
+  /** The member address book: node id to [peer address, API address]. */
+  readonly members = new Map<number, readonly [string, string | null]>();
   readonly #sessions = new Map<number, ModelSession>();
   #logTimeMs = 0;
 
@@ -35,6 +37,10 @@ export class KvModel {
     this.#logTimeMs = Math.max(this.#logTimeMs, timestampMs);
     for (const [id, session] of [...this.#sessions]) {
       if (this.#logTimeMs - session.lastActiveMs >= this.config.sessionTimeoutMs) this.#sessions.delete(id);
+    }
+    if (command.kind === "set-member") {
+      this.members.set(command.node, [command.peerAddress, command.apiAddress]);
+      return { result: { kind: "member-set" }, replayed: false };
     }
     if (command.kind === "register-client") {
       if (this.#sessions.size >= this.config.sessionsMax) {

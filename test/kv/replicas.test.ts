@@ -169,7 +169,7 @@ class Workload {
         this.clients.find((client) => client.id === null) ?? this.clients[result.clientId % CLIENT_SLOTS];
       if (waiting !== undefined)
         Object.assign(waiting, { id: result.clientId, nextSequence: 1, ackedBelow: 0 });
-    } else if (result.kind === "session-expired" && command.kind !== "register-client") {
+    } else if (result.kind === "session-expired" && "clientId" in command) {
       for (const client of this.clients) if (client.id === command.clientId) client.id = null;
     }
   }

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { decode, encode } from "../../src/codec/msgpack.ts";
 import { asIndex } from "../../src/core/types.ts";
 import type { ClientId, KvCommand } from "../../src/kv/command.ts";
+import { encodeEntry } from "../../src/kv/entry-codec.ts";
 import { VALUE_BYTES_MAX } from "../../src/kv/limits.ts";
 import { CorruptSnapshotError } from "../../src/kv/snapshot-codec.ts";
 import { KvStateMachine } from "../../src/kv/state-machine.ts";
@@ -97,8 +98,37 @@ describe("corrupt snapshots are refused with a clear error", () => {
     assertCorrupt(new Uint8Array([0xc1]), /not MessagePack/);
     assertCorrupt(new Uint8Array(0), /not MessagePack/);
     assertCorrupt(encode({ appliedIndex: 3 }), /not a tsraft-kv snapshot/);
-    assertCorrupt(encode(["tsraft-kv", 2, 0, 0, [], []]), /unsupported format version 2/);
+    assertCorrupt(encode(["tsraft-kv", 3, 0, 0, [], [], []]), /unsupported format version 3/);
     assertCorrupt(encode(["tsraft-kv", 1, 0, 0, []]), /expected 6 fields/);
+    assertCorrupt(encode(["tsraft-kv", 2, 0, 0, [], []]), /expected 7 fields/);
+    assertCorrupt(encode(["tsraft-kv", 2, 0, 0, [], [], [4, "a:1"]]), /members: must be an array of triples/);
+    assertCorrupt(
+      encode(["tsraft-kv", 2, 0, 0, [], [], [5, "a:1", null, 4, "b:1", null]]),
+      /members\[1\]: nodes must be in ascending order/,
+    );
+  });
+
+  test("version 1 snapshots (before the member address book) are still read", () => {
+    const machine = KvStateMachine.restore(encode(["tsraft-kv", 1, 3, 10, ["k", "v"], []]));
+    assert.equal(machine.get("k"), "v");
+    assert.equal(machine.members().size, 0);
+  });
+
+  test("the member address book survives a snapshot", () => {
+    const machine = new KvStateMachine();
+    const setMember = (node: number, peerAddress: string) =>
+      encodeEntry({ timestampMs: 1, command: { kind: "set-member", node, peerAddress, apiAddress: null } });
+    machine.apply(asIndex(1), setMember(5, "127.0.0.1:7005"));
+    machine.apply(asIndex(2), setMember(4, "127.0.0.1:7004"));
+    const restored = KvStateMachine.restore(machine.snapshot());
+    assert.deepEqual(
+      [...restored.members()].sort(([a], [b]) => a - b),
+      [
+        [4, { peerAddress: "127.0.0.1:7004", apiAddress: null }],
+        [5, { peerAddress: "127.0.0.1:7005", apiAddress: null }],
+      ],
+    );
+    assert.deepEqual(restored.snapshot(), machine.snapshot(), "deterministic bytes");
   });
 
   test("every truncation of a snapshot is refused", () => {

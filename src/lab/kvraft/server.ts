@@ -206,6 +206,7 @@ export class KVServer {
       case "not-found":
       case "cas-mismatch":
       case "registered":
+      case "member-set":
       case "no-op":
       case "bad-command":
         // A value grown past VALUE_BYTES_MAX, or an answer no live clerk can be waiting for (a clerk that
