@@ -15,6 +15,9 @@ import type { NodeId } from "./types.ts";
  *    it wins unless a message is lost; the old leader steps down on seeing the higher term, as for any
  *    election. The voters still apply the election restriction (§5.4.1): a TimeoutNow delayed past its
  *    transfer's abort may start an election, but one the target wins only if its log is still up to date.
+ *    Such a late election deposes the leader either way — its term is higher — so when the target has
+ *    fallen behind meanwhile and loses, the cluster has no leader until the next election timeout. etcd-raft
+ *    has the same window; it is the price of letting a transfer skip stickiness and pre-vote.
  *
  * A transfer that has not completed within one election timeout (`electionTicks`) is aborted and the leader
  * takes proposals again: the target may be down or cut off. Any change of role ends the transfer too.
@@ -51,8 +54,14 @@ export function startTransfer(node: RaftNode, target: NodeId): TransferResult {
   // A transfer to another target is replaced: its deadline starts over with the new one.
   node.transferTarget = target;
   node.transferElapsed = 0;
-  if (progress.match === node.log.lastIndex()) sendTimeoutNow(node, target);
-  else sendAppendNow(node, target, progress);
+  if (progress.match === node.log.lastIndex()) {
+    sendTimeoutNow(node, target);
+    return { accepted: true, target };
+  }
+  // Entries counted as in flight to a behind target may have been lost; probing resends from its match index
+  // now instead of after the heartbeat round that would notice.
+  if (progress.state === "replicate") progress.becomeProbe();
+  sendAppendNow(node, target, progress);
   return { accepted: true, target };
 }
 

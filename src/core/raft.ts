@@ -187,16 +187,17 @@ export class RaftNode {
         this.electionElapsed = 0;
         if (this.config.checkQuorum && maybeStepDown(this)) return;
       }
-      if (this.commitAnnouncePending) {
-        this.commitAnnouncePending = false;
-        announceCommit(this);
-      }
       this.heartbeatElapsed++;
       const round = this.heartbeatElapsed >= this.config.heartbeatTicks;
       if (round) this.heartbeatElapsed = 0;
       // Lease reads renew the lease with every heartbeat interval's messages: each interval is a new round.
       if (round && this.config.leaseReads) startRound(this);
       tickFollowers(this, round);
+      // After the heartbeats, which carry the commit index too: a follower that just got one needs no other.
+      if (this.commitAnnouncePending) {
+        this.commitAnnouncePending = false;
+        announceCommit(this);
+      }
       return;
     }
     this.electionElapsed++;
