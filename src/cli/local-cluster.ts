@@ -7,11 +7,28 @@ import { join } from "node:path";
  */
 export interface LocalClusterFile {
   readonly clusterId: string;
-  readonly nodes: readonly {
-    readonly id: number;
-    readonly peer: string;
-    readonly api: string;
-  }[];
+  /** The current members, in the order they were added. */
+  readonly nodes: readonly LocalNode[];
+  /** The id the next node added gets: ids are never reused. */
+  readonly nextId?: number;
+  /** Where the running `tsraft up` takes `grow` and `shrink` requests (loopback host:port). */
+  readonly control?: string;
+}
+
+/** One node of a local cluster. */
+export interface LocalNode {
+  readonly id: number;
+  readonly peer: string;
+  readonly api: string;
+  /** Added by `tsraft up grow`: it starts with --join. */
+  readonly joined?: boolean;
+}
+
+/** The cluster recorded in `dataDir`, if any. */
+export function readClusterFile(dataDir: string): LocalClusterFile | undefined {
+  const file = join(dataDir, CLUSTER_FILE);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, "utf8")) as LocalClusterFile;
 }
 
 /** The data directory `tsraft up` uses unless told otherwise. */
@@ -30,10 +47,7 @@ export function resolveEndpoints(
       .filter((endpoint) => endpoint !== "")
       .map((endpoint) => (endpoint.includes("://") ? endpoint : `http://${endpoint}`));
   }
-  const file = join(dataDir, CLUSTER_FILE);
-  if (existsSync(file)) {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as LocalClusterFile;
-    return parsed.nodes.map((node) => `http://${node.api}`);
-  }
+  const recorded = readClusterFile(dataDir);
+  if (recorded !== undefined) return recorded.nodes.map((node) => `http://${node.api}`);
   return [1, 2, 3].map((id) => `http://127.0.0.1:${8000 + id}`);
 }

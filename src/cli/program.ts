@@ -10,6 +10,7 @@ import { registerFigure16Command } from "./figure16.ts";
 import { registerKvCommand } from "./kv.ts";
 import { registerLabCommand } from "./lab.ts";
 import { registerLeaderCommand } from "./leader.ts";
+import { registerMemberCommand } from "./member.ts";
 import { positiveOption, seedOption } from "./parse.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerSimCommand } from "./sim.ts";
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerBenchCommand(program);
   registerLeaderCommand(program);
+  registerMemberCommand(program);
   return program;
 }
 

@@ -8,6 +8,8 @@ import {
   type RawNodeConfig,
   readConfigFile,
   resolveNodeConfig,
+  UNSAFE_SWITCH_FLAGS,
+  type UnsafeDebugSwitches,
 } from "../drivers/server/node-config.ts";
 import { StorageError } from "../drivers/storage/index.ts";
 import { EXIT_FAILURE, EXIT_USAGE } from "./exit-status.ts";
@@ -27,6 +29,12 @@ interface ServeFlags {
   readonly snapshotBytes?: string;
   readonly requestTimeoutMs?: string;
   readonly logLevel?: string;
+  readonly join?: boolean;
+  readonly leaseReads?: boolean;
+  readonly unsafeDebug?: boolean;
+  readonly unsafeAckBeforeSync?: boolean;
+  readonly unsafeVolatileWrites?: boolean;
+  readonly unsafeLocalReads?: boolean;
 }
 
 /** Adds `tsraft serve`: runs one node of a cluster in this process until SIGINT or SIGTERM. */
@@ -53,6 +61,29 @@ export function registerServeCommand(program: Command): void {
     .option("--snapshot-bytes <n>", "snapshot after this many bytes of log (0: never)")
     .option("--request-timeout-ms <n>", "how long a client request may wait")
     .option("--log-level <level>", "trace, debug, info, warn, error, fatal or silent (default info)")
+    .option(
+      "--join",
+      "join a running cluster instead of starting one: wait to be added with `tsraft member add` " +
+        "(--peers lists the members to reach, this node included)",
+    )
+    .option(
+      "--lease-reads",
+      "answer linearizable reads from the leader's lease, without a heartbeat round (assumes clocks that " +
+        "run at about the same rate; see docs)",
+    )
+    .option(
+      "--unsafe-debug",
+      "UNSAFE: allow the --unsafe-* switches below, which break guarantees on purpose to calibrate fault tests",
+    )
+    .option(
+      UNSAFE_SWITCH_FLAGS.ackBeforeSync,
+      "UNSAFE: acknowledge storage writes before fdatasync, syncing about once a second",
+    )
+    .option(
+      UNSAFE_SWITCH_FLAGS.volatileWrites,
+      "UNSAFE: keep unsynced writes in process memory, so SIGKILL drops them",
+    )
+    .option(UNSAFE_SWITCH_FLAGS.localReads, "UNSAFE: serve default reads from local state, without ReadIndex")
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serve(flags);
     });
@@ -77,6 +108,13 @@ async function serve(flags: ServeFlags): Promise<number> {
         requestTimeoutMs: flags.requestTimeoutMs,
         logLevel: flags.logLevel,
       }),
+      ...(flags.join === true ? { join: true } : {}),
+      ...(flags.leaseReads === true ? { leaseReads: true } : {}),
+      // Switches, only ever from flags: a config file cannot turn them on (readConfigFile refuses them).
+      ...(flags.unsafeDebug === true ? { unsafeDebug: true } : {}),
+      ...(flags.unsafeAckBeforeSync === true ? { unsafeAckBeforeSync: true } : {}),
+      ...(flags.unsafeVolatileWrites === true ? { unsafeVolatileWrites: true } : {}),
+      ...(flags.unsafeLocalReads === true ? { unsafeLocalReads: true } : {}),
     };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -92,6 +130,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     return EXIT_USAGE;
   }
   const logger = pino({ level: config.logLevel, base: { node: config.id } });
+  if (config.unsafe !== undefined) warnUnsafe(config.unsafe, logger);
   const node = new KvNode(config, logger);
   try {
     const addresses = await node.start();
@@ -122,6 +161,19 @@ async function serve(flags: ServeFlags): Promise<number> {
     return EXIT_FAILURE;
   }
   return 0;
+}
+
+/** Says loudly, on stderr and in the log, that this node breaks its guarantees on purpose. */
+function warnUnsafe(
+  switches: UnsafeDebugSwitches,
+  logger: { warn: (object: object, message: string) => void },
+): void {
+  const on = (Object.keys(switches) as (keyof UnsafeDebugSwitches)[])
+    .filter((name) => switches[name])
+    .map((name) => UNSAFE_SWITCH_FLAGS[name]);
+  const message = `UNSAFE DEBUG SWITCHES ON (${on.join(" ")}): this node may lose acknowledged writes or serve stale reads; for calibrating fault tests only`;
+  console.error(`tsraft serve: ${message}`);
+  logger.warn({ event: "unsafe-debug", switches }, message);
 }
 
 /** The entries of `record` whose value is not undefined (so they do not override the config file). */

@@ -1,6 +1,7 @@
 import {
   asIndex,
   isJoint,
+  isVotingMember,
   type LogIndex,
   type Membership,
   type MembershipChange,
@@ -47,8 +48,13 @@ export async function addMember(
 ): Promise<MemberOutcome> {
   const recorded = await service.execute({ kind: "set-member", node, ...addresses });
   if ("error" in recorded) return recorded;
-  const added = await changeAndSettle(service, { type: "add-learner", node }, options);
-  if (!("ok" in added) || learnerOnly) return added;
+  // Idempotent, so that a client may retry after a timeout: a node already added is not added again.
+  const current = service.peer.node.membership;
+  if (!current.learners.includes(node) && !isVotingMember(current, node)) {
+    const added = await changeAndSettle(service, { type: "add-learner", node }, options);
+    if (!("ok" in added)) return added;
+  }
+  if (learnerOnly || isVotingMember(service.peer.node.membership, node)) return settled(service);
   return promoteMember(service, node, options);
 }
 
@@ -119,6 +125,12 @@ async function changeAndSettle(
     if (service.clock.now() >= deadline) return { error: "timeout" };
     await sleep(service, options.pollMs);
   }
+}
+
+/** The configuration in force, as a success. */
+function settled(service: KvService): MemberOutcome {
+  const node = service.peer.node;
+  return { ok: true, membership: node.membership, index: node.membershipIndex() };
 }
 
 function sleep(service: KvService, ms: number): Promise<void> {

@@ -6,44 +6,16 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import {
-  freePorts,
+  freeBase,
   poll,
   runTsraft,
   spawnTsraft,
   type TsraftProcess,
 } from "../drivers/server/process-cluster.ts";
-
-/** Whether every port in `ports` can be listened on right now. */
-async function allFree(ports: readonly number[]): Promise<boolean> {
-  for (const port of ports) {
-    const server = createServer();
-    const ok = await new Promise<boolean>((resolve) => {
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => resolve(true));
-    });
-    if (ok) {
-      server.close();
-      await once(server, "close");
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-/** A base port such that base..base+2 and base+10..base+12 are free (peer and API ports of three nodes). */
-async function freeBase(): Promise<number> {
-  for (;;) {
-    const [probe = 0] = await freePorts(1);
-    const base = 20_000 + (probe % 40_000);
-    if (await allFree([0, 1, 2, 10, 11, 12].map((offset) => base + offset))) return base;
-  }
-}
 
 function startUp(cwd: string, peerPort: number, apiPort: number): TsraftProcess {
   return spawnTsraft(["up", "--peer-port", String(peerPort), "--api-port", String(apiPort)], cwd);
@@ -56,7 +28,7 @@ function cli(cwd: string, ...args: string[]) {
 describe("tsraft up", () => {
   test("starts a cluster, stops it on Ctrl-C, and recovers its data on the next start", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "tsraft-up-"));
-    const peerPort = await freeBase();
+    const peerPort = await freeBase(3);
     const apiPort = peerPort + 10;
     let up = startUp(cwd, peerPort, apiPort);
     try {

@@ -16,6 +16,7 @@ export type ApiErrorCode =
   | "no-such-route"
   | "method-not-allowed"
   | "transfer-in-progress"
+  | "membership-refused"
   | "internal";
 
 /** The HTTP status of each code. `not-leader` is a 307 redirect to the leader (Location header). */
@@ -33,6 +34,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, number>> = {
   "no-such-route": 404,
   "method-not-allowed": 405,
   "transfer-in-progress": 409,
+  "membership-refused": 409,
   internal: 500,
 };
 

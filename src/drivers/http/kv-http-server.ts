@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { asNodeId, type NodeId } from "../../core/index.ts";
+import { asNodeId, type MembershipRefusal, type NodeId } from "../../core/index.ts";
 import type { KvCommand, SessionStamp } from "../../kv/command.ts";
 import { validateKey, validateValue } from "../../kv/command.ts";
 import { GatewaySession, type UnstampedCommand } from "../../kv/gateway-session.ts";
 import type { CommandOutcome, KvService, ReadOutcome, ServiceError } from "../../kv/kv-service.ts";
 import { KEY_BYTES_MAX, VALUE_BYTES_MAX } from "../../kv/limits.ts";
+import { addMember, type MemberOutcome, promoteMember, removeMember } from "../../kv/member-admin.ts";
 import { utf8ByteLength } from "../../kv/utf8.ts";
 import { type ApiErrorCode, apiError, STATUS_OF } from "./api-errors.ts";
 
@@ -22,6 +23,13 @@ import { type ApiErrorCode, apiError, STATUS_OF } from "./api-errors.ts";
  *   POST   /v1/kv/{key}/cas            {"expected": "..." | null, "value": "..."}
  *   POST   /v1/sessions                registers a client session: {"clientId": N}
  *   POST   /v1/leader/transfer         {"target": N}: the leader hands leadership to node N (202 when started)
+ *   GET    /v1/members                 the configuration this node has (voters, learners, joint or not), addresses
+ *   POST   /v1/members                 {"id": N, "peerAddress": "h:p", "apiAddress": "h:p", "learner": false}: the
+ *                                      leader adds node N as a learner, then promotes it once caught up
+ *   POST   /v1/members/{id}/promote    the leader promotes learner {id} to voter once it has caught up
+ *   DELETE /v1/members/{id}            the leader removes member {id} (a removed leader steps down)
+ *
+ * Membership changes (thesis §4) answer once the new configuration is committed and settled, with it.
  *
  * Writes carry a client session in headers (`tsraft-client-id`, `tsraft-sequence`, `tsraft-acked-below`) for
  * exactly-once retries; without them the node's own session is used. Followers answer writes with a 307
@@ -43,6 +51,11 @@ export interface KvHttpServerOptions {
   readonly peerAddresses: ReadonlyMap<NodeId, string>;
   /** Called when a request handler fails unexpectedly (a bug); the request gets a 500. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * UNSAFE, for calibrating fault tests only (`tsraft serve --unsafe-debug --unsafe-local-reads`): default
+   * reads answer from this node's state without ReadIndex, so they can be stale.
+   */
+  readonly unsafeLocalReads?: boolean;
 }
 
 /** Thrown inside a handler to answer with an API error. */
@@ -133,6 +146,8 @@ export class KvHttpServer {
       requireMethod(method, ["POST"]);
       return this.#transferLeader(request);
     }
+    if (path === "/v1/members" || path.startsWith("/v1/members/"))
+      return this.#members(request, method, path);
     const match = /^\/v1\/kv\/([^/]+)(?:\/(append|cas))?$/.exec(path);
     if (match === null) throw new ApiFailure("no-such-route", `no such route: ${method} ${path}`);
     const key = decodeKey(match[1] ?? "");
@@ -180,12 +195,74 @@ export class KvHttpServer {
     }
   }
 
+  async #members(request: IncomingMessage, method: string, path: string): Promise<[number, unknown]> {
+    const { service } = this.#options;
+    if (path === "/v1/members") {
+      requireMethod(method, ["GET", "POST"]);
+      if (method === "GET") return [200, this.#membersView()];
+      const body = await readJsonBody(request);
+      const id = nodeIdField(body, "id");
+      const peerAddress = addressField(body, "peerAddress");
+      const apiAddress = body.apiAddress === undefined ? null : addressField(body, "apiAddress");
+      const learner = body.learner === undefined ? false : body.learner;
+      if (typeof learner !== "boolean")
+        throw new ApiFailure("bad-request", '"learner" must be true or false');
+      const outcome = await addMember(service, id, { peerAddress, apiAddress }, learner);
+      return this.#memberOutcome(outcome, request);
+    }
+    const match = /^\/v1\/members\/(\d{1,15})(\/promote)?$/.exec(path);
+    if (match === null) throw new ApiFailure("no-such-route", `no such route: ${method} ${path}`);
+    const id = asNodeId(Number(match[1]));
+    if (match[2] !== undefined) {
+      requireMethod(method, ["POST"]);
+      await drainBody(request);
+      return this.#memberOutcome(await promoteMember(service, id), request);
+    }
+    requireMethod(method, ["DELETE"]);
+    await drainBody(request);
+    return this.#memberOutcome(await removeMember(service, id), request);
+  }
+
+  #memberOutcome(outcome: MemberOutcome, request: IncomingMessage): [number, unknown] {
+    if ("ok" in outcome) return [200, { index: outcome.index, ...this.#membersView() }];
+    if (outcome.error === "refused") {
+      throw new ApiFailure("membership-refused", MEMBERSHIP_REFUSALS[outcome.reason], {
+        reason: outcome.reason,
+      });
+    }
+    throw this.#serviceFailure(outcome, request);
+  }
+
+  /** The configuration as this node has it, with every member's role and addresses. */
+  #membersView(): Record<string, unknown> {
+    const status = this.#options.service.status();
+    const role = (id: NodeId) =>
+      status.voters.includes(id) ? "voter" : status.learners.includes(id) ? "learner" : "outgoing-voter";
+    const ids = [...new Set([...status.voters, ...status.outgoingVoters, ...status.learners])].sort(
+      (a, b) => a - b,
+    );
+    return {
+      leader: status.leader,
+      membershipIndex: status.membershipIndex,
+      joint: status.outgoingVoters.length > 0,
+      members: ids.map((id) => ({
+        id,
+        role: role(id),
+        peerAddress: this.#options.peerAddresses.get(id) ?? null,
+        apiAddress: this.#options.apiAddresses.get(id) ?? null,
+      })),
+    };
+  }
+
   async #read(key: string, consistency: string, request: IncomingMessage): Promise<[number, unknown]> {
     const { service } = this.#options;
     let outcome: ReadOutcome;
     switch (consistency) {
       case "linearizable":
-        outcome = await service.read(key);
+        outcome =
+          this.#options.unsafeLocalReads === true
+            ? { ok: true, ...service.readLocal(key) }
+            : await service.read(key);
         break;
       case "local":
         outcome = { ok: true, ...service.readLocal(key) };
@@ -269,13 +346,44 @@ export class KvHttpServer {
 
   #status(): unknown {
     const status = this.#options.service.status();
-    const peers = status.voters.map((id) => ({
+    const members = [...new Set([...status.voters, ...status.outgoingVoters, ...status.learners])];
+    const peers = members.map((id) => ({
       id,
       peerAddress: this.#options.peerAddresses.get(id) ?? null,
       apiAddress: this.#options.apiAddresses.get(id) ?? null,
     }));
     return { ...status, peers };
   }
+}
+
+/** What each refusal of a membership change means, for the error message. */
+const MEMBERSHIP_REFUSALS: Readonly<Record<MembershipRefusal, string>> = {
+  "not-leader": "this node is not the leader",
+  transferring: "leadership is being handed over",
+  "change-in-progress": "another membership change is still in progress; retry once it has settled",
+  "already-member": "that node is already a member",
+  "not-a-learner": "that node is not a learner",
+  "not-a-member": "that node is not a member",
+  "not-caught-up": "the learner has not caught up with the leader's log in time",
+  "last-voter": "removing the last voter would leave no cluster",
+};
+
+/** A node id field of a JSON body: a positive integer. */
+function nodeIdField(body: Record<string, unknown>, name: string): NodeId {
+  const value = body[name];
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new ApiFailure("bad-request", `"${name}" must be a node id (a positive integer)`);
+  }
+  return asNodeId(value);
+}
+
+/** An address field of a JSON body: `host:port`. */
+function addressField(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  if (typeof value !== "string" || !/^(?:\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(value) || value.length > 300) {
+    throw new ApiFailure("bad-request", `"${name}" must be host:port`);
+  }
+  return value;
 }
 
 /** The API error for a state-machine result that is not a success. */

@@ -1,13 +1,14 @@
 import { randomInt } from "node:crypto";
 import type { Logger } from "pino";
-import type { NodeId, SoftState } from "../../core/index.ts";
+import { asNodeId, type NodeId, type SoftState } from "../../core/index.ts";
+import type { MemberAddresses } from "../../kv/command.ts";
 import { KvService } from "../../kv/kv-service.ts";
 import { Random } from "../../util/random.ts";
 import { KvHttpServer } from "../http/kv-http-server.ts";
 import { type DiskLog, openDiskLog } from "../storage/index.ts";
 import { SystemClock } from "../system-clock.ts";
 import { TcpTransport } from "../transport/index.ts";
-import { formatHostPort, type HostPort, type NodeConfig } from "./node-config.ts";
+import { formatHostPort, type HostPort, hostPort, type NodeConfig } from "./node-config.ts";
 
 /**
  * One real node: the key-value service on a Raft peer, with the on-disk log as its storage, TCP between
@@ -40,6 +41,10 @@ export class KvNode {
   #http: KvHttpServer | null = null;
   #stopping: Promise<void> | null = null;
   #lastSoftState: SoftState | null = null;
+  /** Every member's API address: from the config, then from the replicated address book. */
+  readonly #apiAddresses = new Map<NodeId, string>();
+  /** Every member's peer address: from the config, then from the replicated address book. */
+  readonly #peerAddresses = new Map<NodeId, string>();
   /** Resolves when the node has stopped, with the error that stopped it (undefined for a clean stop). */
   readonly stopped: Promise<Error | undefined>;
   #resolveStopped: (error: Error | undefined) => void = () => {};
@@ -47,6 +52,8 @@ export class KvNode {
   constructor(config: NodeConfig, logger: Logger) {
     this.config = config;
     this.#logger = logger;
+    for (const [id, address] of config.httpPeers) this.#apiAddresses.set(id, formatHostPort(address));
+    for (const [id, address] of config.peers) this.#peerAddresses.set(id, formatHostPort(address));
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -65,6 +72,11 @@ export class KvNode {
       dir: config.dataDir,
       segmentBytes: SEGMENT_BYTES,
       logger: log.child({ component: "storage" }),
+      // UNSAFE calibration switches (node-config.ts); both false unless `--unsafe-debug` allowed them.
+      unsafe: {
+        acknowledgeBeforeSync: config.unsafe?.ackBeforeSync === true,
+        volatileWrites: config.unsafe?.volatileWrites === true,
+      },
     });
     this.#disk = disk;
     const recovered = disk.initialState;
@@ -98,7 +110,8 @@ export class KvNode {
       peer: {
         raft: {
           id: config.id,
-          voters: [...config.peers.keys()],
+          // A joining node starts with no configuration: the leader's log makes it a member (thesis §4).
+          voters: config.join ? [] : [...config.peers.keys()],
           electionTicks: config.electionTicks,
           heartbeatTicks: config.heartbeatTicks,
           random: new Random(randomInt(0x7fff_ffff)),
@@ -107,6 +120,7 @@ export class KvNode {
           // majority must step down rather than hold on to clients (thesis §9.6, §6.2).
           preVote: true,
           checkQuorum: true,
+          leaseReads: config.leaseReads,
         },
         clock: this.#clock,
         tickMs: config.tickMs,
@@ -121,6 +135,7 @@ export class KvNode {
       snapshotThresholdBytes: config.snapshotThresholdBytes,
       requestTimeoutMs: config.requestTimeoutMs,
       timestampMs: () => Date.now(),
+      onMembers: (members) => this.#learnAddresses(members),
       onSnapshot: (index, bytes) =>
         log.info({ event: "snapshot", index, bytes }, `snapshot taken at index ${index}`),
       onSnapshotInstalled: (index, bytes) =>
@@ -133,16 +148,14 @@ export class KvNode {
 
     let httpAddress: HostPort | null = null;
     if (config.http !== null) {
-      const apiAddresses = new Map<NodeId, string>(
-        [...config.httpPeers].map(([id, address]) => [id, formatHostPort(address)]),
-      );
-      apiAddresses.set(config.id, formatHostPort(config.http));
+      this.#apiAddresses.set(config.id, formatHostPort(config.http));
       const http = new KvHttpServer({
         service,
         listen: config.http,
-        apiAddresses,
-        peerAddresses: new Map([...config.peers].map(([id, address]) => [id, formatHostPort(address)])),
+        apiAddresses: this.#apiAddresses,
+        peerAddresses: this.#peerAddresses,
         onError: (error) => log.error({ event: "http-error", err: error }, "request handler failed"),
+        unsafeLocalReads: config.unsafe?.localReads === true,
       });
       this.#http = http;
       httpAddress = await http.listen();
@@ -171,6 +184,32 @@ export class KvNode {
       this.#resolveStopped(cause);
     })();
     return this.#stopping;
+  }
+
+  /**
+   * Takes in the replicated member address book (thesis §4: how members added since the start are reached):
+   * new or moved peers are dialled, API addresses are used for redirects and /v1/status.
+   */
+  #learnAddresses(members: ReadonlyMap<number, MemberAddresses>): void {
+    for (const [node, { peerAddress, apiAddress }] of members) {
+      const id = asNodeId(node);
+      if (id !== this.config.id) {
+        try {
+          this.#transport?.setPeerAddress(id, hostPort(peerAddress, `peer address of node ${id}`));
+        } catch (error) {
+          this.#logger.warn({ event: "bad-member-address", node, peerAddress }, (error as Error).message);
+          continue;
+        }
+      }
+      if (this.#peerAddresses.get(id) !== peerAddress) {
+        this.#logger.info(
+          { event: "member-address", node, peerAddress, apiAddress },
+          `member ${node} at ${peerAddress}`,
+        );
+      }
+      this.#peerAddresses.set(id, peerAddress);
+      if (apiAddress !== null) this.#apiAddresses.set(id, apiAddress);
+    }
   }
 
   #onSoftState(state: SoftState): void {

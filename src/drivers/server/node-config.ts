@@ -34,7 +34,45 @@ export interface NodeConfig {
   readonly requestTimeoutMs: number;
   /** pino level: trace, debug, info, warn, error, fatal or silent. */
   readonly logLevel: string;
+  /**
+   * This node joins a running cluster (thesis §4) instead of starting one: it starts with no configuration
+   * and waits, passive, for the leader to add it (`tsraft member add`). `peers` names the members to reach,
+   * this node included. Ignored once the node's log holds a configuration.
+   */
+  readonly join: boolean;
+  /**
+   * Lease-based reads (thesis §6.4.1): the leader answers linearizable reads without a heartbeat round while
+   * its lease holds. Sound only if the nodes' clocks run at about the same rate (see RaftConfig.leaseReads).
+   */
+  readonly leaseReads: boolean;
+  /** UNSAFE debug switches (calibration of fault tests only); absent or all false in any real use. */
+  readonly unsafe?: UnsafeDebugSwitches;
 }
+
+/**
+ * Debug switches that break tsraft's guarantees on purpose, so that a fault-testing harness can prove it
+ * notices (`tsraft jepsen` calibration, docs/reliability.md). NEVER for real use: each is refused unless
+ * `unsafeDebug` is set too, they are accepted only as command-line flags (never from a config file), and a
+ * node running with any of them says so on stderr and in its log.
+ */
+export interface UnsafeDebugSwitches {
+  /**
+   * The disk log resolves saves before fdatasync and syncs about once a second: votes and acknowledgements
+   * leave before they are durable (src/drivers/storage/unsafe-switches.ts).
+   */
+  readonly ackBeforeSync: boolean;
+  /** Unsynced writes stay in process memory, so SIGKILL drops them (with ackBeforeSync: lost writes). */
+  readonly volatileWrites: boolean;
+  /** Default (linearizable) reads answer from this node's state without ReadIndex: stale reads. */
+  readonly localReads: boolean;
+}
+
+/** The names of the unsafe switches as flags, for messages. */
+export const UNSAFE_SWITCH_FLAGS: Readonly<Record<keyof UnsafeDebugSwitches, string>> = {
+  ackBeforeSync: "--unsafe-ack-before-sync",
+  volatileWrites: "--unsafe-volatile-writes",
+  localReads: "--unsafe-local-reads",
+};
 
 /** Timing of real nodes: heartbeats every 100 ms, elections after 1–2 s of silence (etcd's defaults). */
 export const REAL_TIMING = { tickMs: 50, heartbeatTicks: 2, electionTicks: 20 } as const;
@@ -66,6 +104,13 @@ export interface RawNodeConfig {
   readonly snapshotThresholdBytes?: unknown;
   readonly requestTimeoutMs?: unknown;
   readonly logLevel?: unknown;
+  readonly join?: unknown;
+  readonly leaseReads?: unknown;
+  /** Command line only (readConfigFile refuses these): see {@link UnsafeDebugSwitches}. */
+  readonly unsafeDebug?: unknown;
+  readonly unsafeAckBeforeSync?: unknown;
+  readonly unsafeVolatileWrites?: unknown;
+  readonly unsafeLocalReads?: unknown;
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -100,6 +145,8 @@ export function readConfigFile(path: string): RawNodeConfig {
     "snapshotThresholdBytes",
     "requestTimeoutMs",
     "logLevel",
+    "join",
+    "leaseReads",
   ]);
   for (const key of Object.keys(parsed)) {
     if (!known.has(key)) throw new ConfigError(`config file ${path}: unknown setting "${key}"`);
@@ -143,11 +190,48 @@ export function resolveNodeConfig(raw: RawNodeConfig): NodeConfig {
       "requestTimeoutMs",
     ),
     logLevel,
+    join: booleanSetting(raw.join, "join"),
+    leaseReads: booleanSetting(raw.leaseReads, "leaseReads"),
+    ...unsafeSwitches(raw),
   };
   if (config.heartbeatTicks >= config.electionTicks) {
     throw new ConfigError("heartbeatTicks must be below electionTicks");
   }
   return config;
+}
+
+/**
+ * The unsafe debug switches, if any is on; refused without `unsafeDebug`, so that none is ever turned on
+ * by accident.
+ */
+function unsafeSwitches(raw: RawNodeConfig): { unsafe?: UnsafeDebugSwitches } {
+  const flag = (value: unknown, name: string): boolean => {
+    if (value === undefined || value === false) return false;
+    if (value === true) return true;
+    throw new ConfigError(`${name} is a switch (true or absent), got ${String(value)}`);
+  };
+  const switches: UnsafeDebugSwitches = {
+    ackBeforeSync: flag(raw.unsafeAckBeforeSync, UNSAFE_SWITCH_FLAGS.ackBeforeSync),
+    volatileWrites: flag(raw.unsafeVolatileWrites, UNSAFE_SWITCH_FLAGS.volatileWrites),
+    localReads: flag(raw.unsafeLocalReads, UNSAFE_SWITCH_FLAGS.localReads),
+  };
+  const on = (Object.keys(switches) as (keyof UnsafeDebugSwitches)[]).filter((name) => switches[name]);
+  if (on.length === 0) return {};
+  if (!flag(raw.unsafeDebug, "--unsafe-debug")) {
+    throw new ConfigError(
+      `${on.map((name) => UNSAFE_SWITCH_FLAGS[name]).join(", ")} break${on.length === 1 ? "s" : ""} ` +
+        "durability or linearizability on purpose (for calibrating fault tests only) and " +
+        `${on.length === 1 ? "is" : "are"} refused without --unsafe-debug`,
+    );
+  }
+  return { unsafe: switches };
+}
+
+function booleanSetting(value: unknown, name: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean")
+    throw new ConfigError(`${name} must be true or false, got ${String(value)}`);
+  return value;
 }
 
 /** Parses `host:port` (or `[v6]:port`). */

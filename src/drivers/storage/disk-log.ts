@@ -87,6 +87,11 @@ import { LogShape } from "./log-shape.ts";
 import { type Recovered, type RecoveredSegment, recoverLog, type StorageLogger } from "./recovery.ts";
 import { encodeSnapshotFile, snapshotFileName, type WalPosition } from "./snapshot-file.ts";
 import { StorageError } from "./storage-error.ts";
+import {
+  UNSAFE_LAZY_SYNC_INTERVAL_MS,
+  type UnsafeStorageSwitches,
+  volatileFileSystem,
+} from "./unsafe-switches.ts";
 import { encodeEntriesRecord, singleEntryPayloadBytes, splitIntoRecords } from "./wal-record.ts";
 import { segmentFileName } from "./wal-segment.ts";
 
@@ -128,6 +133,8 @@ export interface DiskLogOptions {
   readonly logger?: StorageLogger;
   /** File operations (default: node:fs/promises); tests inject failures through this. */
   readonly files?: FileSystem;
+  /** UNSAFE switches that break durability on purpose, to calibrate fault tests (unsafe-switches.ts). */
+  readonly unsafe?: UnsafeStorageSwitches;
 }
 
 /** A logger that drops everything. */
@@ -141,6 +148,8 @@ interface DiskLogConfig {
   readonly snapshotBytesMax: number;
   readonly logger: StorageLogger;
   readonly files: FileSystem;
+  /** UNSAFE: resolve saves once written, sync lazily (unsafe-switches.ts). */
+  readonly acknowledgeBeforeSync: boolean;
 }
 
 /**
@@ -195,7 +204,11 @@ function resolveOptions(options: DiskLogOptions): DiskLogConfig {
       SNAPSHOT_BYTES_LIMIT,
     ),
     logger: options.logger ?? SILENT_LOGGER,
-    files: options.files ?? nodeFileSystem,
+    files:
+      options.unsafe?.volatileWrites === true
+        ? volatileFileSystem(options.files ?? nodeFileSystem)
+        : (options.files ?? nodeFileSystem),
+    acknowledgeBeforeSync: options.unsafe?.acknowledgeBeforeSync === true,
   };
 }
 
@@ -577,6 +590,8 @@ export class DiskLog implements LogStorage {
     if (entries.length > 0) await this.#appendEntries(entries);
     this.#throwIfFailed();
     this.#awaitingSync.push(save);
+    // UNSAFE calibration switch: acknowledged before it is durable (resolving again after the sync is a no-op).
+    if (this.#config.acknowledgeBeforeSync) save.resolve();
     this.#startSyncer();
   }
 
@@ -594,6 +609,9 @@ export class DiskLog implements LogStorage {
   async #runSyncer(): Promise<void> {
     // Bounded: each pass takes every waiting save, and the writer adds at most SAVES_QUEUED_MAX more.
     while (this.#awaitingSync.length > 0 && this.#failed === undefined) {
+      if (this.#config.acknowledgeBeforeSync) {
+        await new Promise((resolve) => setTimeout(resolve, UNSAFE_LAZY_SYNC_INTERVAL_MS));
+      }
       const batch = this.#awaitingSync;
       this.#awaitingSync = [];
       try {

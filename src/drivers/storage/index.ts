@@ -10,4 +10,5 @@ export {
 } from "./disk-log.ts";
 export { type FileHandle, type FileSystem, nodeFileSystem, type OpenFlags } from "./file-system.ts";
 export { StorageError, type StorageErrorCode } from "./storage-error.ts";
+export { UNSAFE_LAZY_SYNC_INTERVAL_MS, type UnsafeStorageSwitches } from "./unsafe-switches.ts";
 export { type DecodeResult, decodeRecord, type RecordLimits, type WalRecord } from "./wal-record.ts";

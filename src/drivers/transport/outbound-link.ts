@@ -210,6 +210,7 @@ export class OutboundLink {
    * backoff delay; a link waiting to retry dials the new address at once.
    */
   setAddress(address: PeerAddress): void {
+    if (address.host === this.#address.host && address.port === this.#address.port) return;
     this.#address = address;
     if (this.#state === "backoff") {
       clearTimeout(this.#reconnectTimer);

@@ -95,14 +95,20 @@ export class TcpTransport implements Transport {
   /** Checks the options (throwing a RangeError on nonsense) and prepares a link per peer; nothing opens yet. */
   constructor(options: TcpTransportOptions) {
     this.#options = resolveOptions(options);
-    const settings = linkSettings(this.#options, options);
-    for (const [peer, address] of options.peers) {
-      const counters = newPeerCounters();
-      this.#counters.set(peer, counters);
-      this.#links.set(peer, new OutboundLink(peer, address, settings, counters));
-      this.#assemblers.set(peer, new SnapshotAssembler(this.#options.snapshotBytesMax));
-    }
+    this.#linkSettings = linkSettings(this.#options, options);
+    for (const [peer, address] of options.peers) this.#addLink(peer, address);
     this.#host = this.#makeInboundHost();
+  }
+
+  readonly #linkSettings: ReturnType<typeof linkSettings>;
+
+  #addLink(peer: NodeId, address: PeerAddress): OutboundLink {
+    const counters = newPeerCounters();
+    this.#counters.set(peer, counters);
+    const link = new OutboundLink(peer, address, this.#linkSettings, counters);
+    this.#links.set(peer, link);
+    this.#assemblers.set(peer, new SnapshotAssembler(this.#options.snapshotBytesMax));
+    return link;
   }
 
   /** Starts listening, then dials every peer. Resolves with the address bound (the real port if 0 was asked). */
@@ -154,9 +160,20 @@ export class TcpTransport implements Transport {
     }
   }
 
-  /** Changes where a peer is dialled; a live connection to it is dropped and redialled at the new address. */
+  /**
+   * Changes where a peer is dialled; a live connection to it is dropped and redialled at the new address. A
+   * peer not known yet (a member added since the start, thesis §4) is added: it is dialled, and connections
+   * it dials to us are accepted from now on.
+   */
   setPeerAddress(peer: NodeId, address: PeerAddress): void {
-    this.#links.get(peer)?.setAddress(address);
+    if (peer === this.#options.nodeId || this.#closed) return;
+    const link = this.#links.get(peer);
+    if (link !== undefined) {
+      link.setAddress(address);
+      return;
+    }
+    const added = this.#addLink(peer, address);
+    if (this.#listening !== undefined) added.start();
   }
 
   /** Destroys our connection to `peer` as a network failure would (for tests); it reconnects after backoff. */

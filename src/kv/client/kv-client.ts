@@ -58,6 +58,30 @@ interface Attempt {
   readonly body?: unknown;
   /** Whether the call is a command that needs the session headers. */
   readonly command: boolean;
+  /** How long the server may take to answer, when longer than the client's usual request timeout. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * How long a membership change may take to answer: the server waits until it is committed and settled, a
+ * promotion until the learner has caught up (up to 30 s, see member-admin.ts).
+ */
+const MEMBERSHIP_TIMEOUT_MS = 40_000;
+
+/** One member as GET /v1/members describes it. */
+export interface MemberView {
+  readonly id: number;
+  readonly role: "voter" | "learner" | "outgoing-voter";
+  readonly peerAddress: string | null;
+  readonly apiAddress: string | null;
+}
+
+/** The configuration as a node describes it (GET /v1/members, and the answer of every change). */
+export interface MembersView {
+  readonly leader: number | null;
+  readonly membershipIndex: number;
+  readonly joint: boolean;
+  readonly members: readonly MemberView[];
 }
 
 const BACKOFF_CAP_MS = 1000;
@@ -132,6 +156,41 @@ export class KvClient {
     );
   }
 
+  /** The configuration as the leader has it (thesis §4): voters, learners, addresses. */
+  async members(): Promise<MembersView> {
+    const response = await this.#call({ method: "GET", path: "/v1/members", command: false }, [200]);
+    return response.body as MembersView;
+  }
+
+  /**
+   * Adds node `id` (thesis §4): records its addresses, adds it as a learner and, unless `learner`, promotes it
+   * to voter once it has caught up. Resolves with the configuration once the change has settled; throws
+   * `rejected` when the leader refuses (already a member, another change in progress, ...).
+   */
+  async addMember(
+    id: number,
+    addresses: { readonly peerAddress: string; readonly apiAddress?: string },
+    learner = false,
+  ): Promise<MembersView> {
+    const body = { id, ...addresses, learner };
+    return this.#membershipCall({ method: "POST", path: "/v1/members", body, command: false });
+  }
+
+  /** Promotes learner `id` to voter once it has caught up. */
+  async promoteMember(id: number): Promise<MembersView> {
+    return this.#membershipCall({ method: "POST", path: `/v1/members/${id}/promote`, command: false });
+  }
+
+  /** Removes member `id`; a removed leader steps down once the change commits. */
+  async removeMember(id: number): Promise<MembersView> {
+    return this.#membershipCall({ method: "DELETE", path: `/v1/members/${id}`, command: false });
+  }
+
+  async #membershipCall(attempt: Attempt): Promise<MembersView> {
+    const response = await this.#call({ ...attempt, timeoutMs: MEMBERSHIP_TIMEOUT_MS }, [200]);
+    return response.body as MembersView;
+  }
+
   /** Status of every node (null for nodes that did not answer). */
   async statuses(): Promise<unknown[]> {
     return Promise.all(
@@ -198,7 +257,7 @@ export class KvClient {
     sessionHeaders: Record<string, string> = {},
   ): Promise<HttpResponse> {
     const { endpoints, attemptsMax, deadlineMs, requestTimeoutMs, http, now, sleep } = this.#options;
-    const deadline = now() + deadlineMs;
+    const deadline = now() + Math.max(deadlineMs, attempt.timeoutMs ?? 0);
     let backoffMs = this.#options.backoffMs;
     let redirectsInARow = 0;
     let lastCause: unknown;
@@ -214,7 +273,11 @@ export class KvClient {
             ...(attempt.body === undefined ? {} : { "content-type": "application/json" }),
           },
           ...(attempt.body === undefined ? {} : { body: JSON.stringify(attempt.body) }),
-          timeoutMs: Math.max(1, Math.min(requestTimeoutMs, deadline - now())),
+          // Whole milliseconds: timers (AbortSignal.timeout) refuse fractions, and `now` may have them.
+          timeoutMs: Math.max(
+            1,
+            Math.floor(Math.min(attempt.timeoutMs ?? requestTimeoutMs, deadline - now())),
+          ),
         });
       } catch (error) {
         lastCause = error;

@@ -58,6 +58,34 @@ export const TEST_TIMING = ["--tick-ms", "20", "--heartbeat-ticks", "2", "--elec
 /** How long a poll waits before failing the test; generous, as the machine is shared and noisy. */
 export const WAIT_MS = 30_000;
 
+/** Whether every port in `ports` can be listened on right now. */
+async function allFree(ports: readonly number[]): Promise<boolean> {
+  for (const port of ports) {
+    const server = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (!ok) return false;
+    server.close();
+    await once(server, "close");
+  }
+  return true;
+}
+
+/**
+ * A base port for a `tsraft up` cluster of up to `nodes` nodes (`--peer-port base --api-port base + 10`):
+ * base..base+nodes-1 and base+10..base+10+nodes-1 are free right now.
+ */
+export async function freeBase(nodes: number): Promise<number> {
+  const offsets = Array.from({ length: nodes }, (_, i) => [i, 10 + i]).flat();
+  for (;;) {
+    const [probe = 0] = await freePorts(1);
+    const base = 20_000 + (probe % 40_000);
+    if (await allFree(offsets.map((offset) => base + offset))) return base;
+  }
+}
+
 /** Ports the kernel reports free right now (a listener on port 0, closed again). */
 export async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
