@@ -100,7 +100,8 @@ export function handleTimeoutNow(node: RaftNode): void {
   node.startElection({ transfer: true });
 }
 
-function sendTimeoutNow(node: RaftNode, to: NodeId): void {
+/** Tells `to` to campaign at once, past leader stickiness (see above). */
+export function sendTimeoutNow(node: RaftNode, to: NodeId): void {
   // The target may now be elected past leader stickiness: no read lease can be trusted in this term any more.
   node.leaseRevoked = true;
   node.send({ type: "TimeoutNow", from: node.id, to, term: node.term });

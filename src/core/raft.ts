@@ -4,6 +4,7 @@ import {
   abortTransfer,
   handleTimeoutNow,
   maybeSendTimeoutNow,
+  sendTimeoutNow,
   startTransfer,
   type TransferResult,
   tickTransfer,
@@ -632,9 +633,10 @@ export class RaftNode {
       ({ accepted: false, reason, leader: this.id }) as const;
     const current = this.membership;
     if (
-      isJoint(current) ||
-      this.membershipIndex() > this.log.committed ||
-      this.log.term(this.log.committed) !== this.term
+      this.config.plantedBug !== "concurrent-membership-changes" &&
+      (isJoint(current) ||
+        this.membershipIndex() > this.log.committed ||
+        this.log.term(this.log.committed) !== this.term)
     ) {
       return refuse("change-in-progress");
     }
@@ -653,7 +655,9 @@ export class RaftNode {
   /**
    * Leader, whenever the commit index advances: leaves a committed joint configuration by appending C_new
    * (§4.3), and steps down once a configuration without it has committed (§4.2.2) — until then it goes on
-   * managing the cluster, without counting itself toward C_new's majorities.
+   * managing the cluster, without counting itself toward C_new's majorities. Stepping down, it hands over to
+   * a voter that holds its whole log with TimeoutNow (§3.10), so the cluster need not wait an election
+   * timeout to notice it is gone.
    */
   settleMembership(): void {
     if (this.role !== "leader" || this.membershipIndex() > this.log.committed) return;
@@ -661,6 +665,8 @@ export class RaftNode {
     if (isJoint(current)) {
       this.#appendMembership(leaveJoint(current));
     } else if (!isVotingMember(current, this.id)) {
+      const successor = current.voters.find((id) => this.progress.get(id)?.match === this.log.lastIndex());
+      if (successor !== undefined) sendTimeoutNow(this, successor);
       this.becomeFollower(this.term, null);
     }
   }
