@@ -5,6 +5,7 @@
  */
 import type { KvraftSection } from "../lab/kvraft/config.ts";
 import { type KvraftScenarioResult, runKvraftScenario } from "../lab/kvraft/run.ts";
+import type { LabFeatures } from "../lab/raft.ts";
 import {
   allKvraftScenarios,
   type ClockMode,
@@ -84,7 +85,12 @@ export function toKvraftRecord(result: KvraftScenarioResult): LabRunRecord {
  * given). The one place a job's name turns into a run, for the worker processes and the in-process pool alike.
  */
 export async function runLabJob(job: LabJob, print?: (line: string) => void): Promise<LabRunRecord> {
-  const options = { seed: job.seed, clock: job.clock, ...(print === undefined ? {} : { print }) };
+  const options = {
+    seed: job.seed,
+    clock: job.clock,
+    ...(print === undefined ? {} : { print }),
+    ...(job.features === undefined ? {} : { features: job.features }),
+  };
   const raft = scenarioByName(job.name);
   if (raft !== undefined) return toRecord(await runScenario(raft, options));
   const kvraft = allKvraftScenarios.find((scenario) => scenario.name === job.name);
@@ -106,7 +112,7 @@ function causeStack(message: string, stack: string | undefined): string | null {
  * message has the runner's shape so that a reader, or a script, finds the seed and replay line as usual.
  */
 export function lostRunRecord(job: LabJob, reason: string, wallMs: number): LabRunRecord {
-  const replay = replayCommand(job.name, job.seed, job.clock);
+  const replay = replayCommand(job.name, job.seed, job.clock, job.features);
   return {
     name: job.name,
     seed: job.seed,
@@ -129,6 +135,8 @@ export interface LabJob {
   readonly clock: ClockMode;
   /** Whether the course's output lines are wanted (single-seed runs show them, sweeps do not). */
   readonly lines: boolean;
+  /** Production features to turn on (`tsraft lab --features`); absent: none, as in the course. */
+  readonly features?: LabFeatures;
 }
 
 export type { CpuTime } from "./worker-process.ts";

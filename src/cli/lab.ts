@@ -8,7 +8,8 @@
  */
 import { writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, platform, release, totalmem } from "node:os";
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { LabFeatures } from "../lab/raft.ts";
 import {
   allKvraftScenarios,
   allScenarios,
@@ -69,6 +70,8 @@ export interface LabOptions {
   readonly real: boolean;
   /** Where to write the comparison as Markdown; `undefined` for nowhere. Not for sweeps. */
   readonly reportFile: string | undefined;
+  /** Production features every run turns on (`--features pre-vote,check-quorum`); none by default. */
+  readonly features?: LabFeatures;
 }
 
 /** The options as commander hands them over (camel-cased long names; absent when not given and no default). */
@@ -83,6 +86,7 @@ interface RawLabOptions {
   /** `--no-real` makes this false; true otherwise. */
   readonly real: boolean;
   readonly reportFile?: string;
+  readonly features?: LabFeatures;
 }
 
 /** The options that select what to run; giving any of them leaves the report for that selection. */
@@ -139,6 +143,11 @@ export function registerLabCommand(program: Command): void {
     .option("--json <file>", "write every run's result to this file as JSON")
     .option("--report-file <file>", "also write the comparison with the course's figures as Markdown")
     .option("--no-real", "the report only: skip the real-clock pass")
+    .option(
+      "--features <list>",
+      "turn on production features the course's Raft lacks: pre-vote, check-quorum (comma-separated)",
+      parseFeatures,
+    )
     .addHelpText("after", HELP_AFTER)
     .action(async (raw: RawLabOptions, command: Command) => {
       const report = SELECTION_OPTIONS.every((name) => command.getOptionValueSource(name) !== "cli");
@@ -162,6 +171,7 @@ export function registerLabCommand(program: Command): void {
         report,
         real: raw.real,
         reportFile: raw.reportFile,
+        ...(raw.features === undefined ? {} : { features: raw.features }),
       });
       if (code === EXIT_INTERRUPTED) {
         // A run in this process cannot be cancelled and may hold the event loop open for a long while.
@@ -476,7 +486,7 @@ async function runPass(
   cpuBefore: NodeJS.CpuUsage | null,
 ): Promise<PassResult> {
   const started = cpuBefore === null ? 0 : globalThis.performance.now();
-  const jobs = planJobs(names, options.seed, seedCount, clock, !sweep);
+  const jobs = planJobs(names, options.seed, seedCount, clock, !sweep, options.features);
   const workers = Math.min(options.jobs, jobs.length);
   const outcome = sweep
     ? await runSweep(jobs, workers, options, signal)
@@ -545,12 +555,25 @@ function planJobs(
   seedCount: number,
   clock: ClockMode,
   lines: boolean,
+  features: LabFeatures | undefined,
 ): LabJob[] {
   const jobs: LabJob[] = [];
+  const extra = features === undefined ? {} : { features };
   for (let seed = firstSeed; seed < firstSeed + seedCount; seed++) {
-    for (const name of names) jobs.push({ id: jobs.length, name, seed, clock, lines });
+    for (const name of names) jobs.push({ id: jobs.length, name, seed, clock, lines, ...extra });
   }
   return jobs;
+}
+
+/** Parses `--features`: a comma-separated list of pre-vote and check-quorum. */
+export function parseFeatures(value: string): LabFeatures {
+  const features = { preVote: false, checkQuorum: false };
+  for (const name of value.split(",").map((part) => part.trim())) {
+    if (name === "pre-vote") features.preVote = true;
+    else if (name === "check-quorum") features.checkQuorum = true;
+    else throw new InvalidArgumentError(`unknown feature "${name}" (known: pre-vote, check-quorum)`);
+  }
+  return features;
 }
 
 /** One seed: the course's lines as they come, in order, each failure right after its test's lines. */

@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import { test } from "node:test";
 import { runKvraftScenario } from "../../src/lab/kvraft/run.ts";
 import type { KvraftScenario } from "../../src/lab/kvraft/scenario.ts";
+import type { LabFeatures } from "../../src/lab/raft.ts";
 import { clockModeFromEnv, runScenario } from "../../src/lab/scenarios/run.ts";
 import type { LabScenario } from "../../src/lab/scenarios/scenario.ts";
 
@@ -44,15 +45,33 @@ export function labSeeds(fixedSeeds: readonly number[] = FIXED_SEEDS, randomSeed
   return [...fixedSeeds, ...random];
 }
 
-/** Registers one node:test test per scenario and seed. */
-export function registerLabTests(scenarios: readonly LabScenario[]): void {
+/** Production features a lab test file turns on, and the seeds it runs instead of the default ones. */
+export interface FeatureRun {
+  readonly features: LabFeatures;
+  readonly seeds: readonly number[];
+}
+
+/** The name suffix of a test with features on. */
+function featureSuffix(run: FeatureRun | undefined): string {
+  if (run === undefined) return "";
+  const on = [
+    ...(run.features.preVote === true ? ["pre-vote"] : []),
+    ...(run.features.checkQuorum === true ? ["check-quorum"] : []),
+  ];
+  return `, ${on.join(" + ")}`;
+}
+
+/** Registers one node:test test per scenario and seed (with `featureRun`, its features and seeds). */
+export function registerLabTests(scenarios: readonly LabScenario[], featureRun?: FeatureRun): void {
   const clock = clockModeFromEnv(process.env.TSRAFT_CLOCK);
-  const seeds = labSeeds();
+  const seeds = featureRun?.seeds ?? labSeeds();
+  const features = featureRun === undefined ? {} : { features: featureRun.features };
   for (const scenario of scenarios) {
-    const regressions = clock === "virtual" ? (REGRESSION_SEEDS[scenario.name] ?? []) : [];
+    const regressions =
+      clock === "virtual" && featureRun === undefined ? (REGRESSION_SEEDS[scenario.name] ?? []) : [];
     for (const seed of [...seeds, ...regressions]) {
-      test(`${scenario.name} (seed ${seed}, ${clock} clock)`, async () => {
-        const result = await runScenario(scenario, { seed, clock });
+      test(`${scenario.name} (seed ${seed}, ${clock} clock${featureSuffix(featureRun)})`, async () => {
+        const result = await runScenario(scenario, { seed, clock, ...features });
         if (!result.passed) throw result.error;
       });
     }
@@ -60,14 +79,16 @@ export function registerLabTests(scenarios: readonly LabScenario[]): void {
 }
 
 /** Registers one node:test test per kvraft scenario and seed (same environment settings as Lab 2's). */
-export function registerKvraftTests(scenarios: readonly KvraftScenario[]): void {
+export function registerKvraftTests(scenarios: readonly KvraftScenario[], featureRun?: FeatureRun): void {
   const clock = clockModeFromEnv(process.env.TSRAFT_CLOCK);
-  const seeds = labSeeds(KVRAFT_FIXED_SEEDS, KVRAFT_RANDOM_SEEDS_DEFAULT);
+  const seeds = featureRun?.seeds ?? labSeeds(KVRAFT_FIXED_SEEDS, KVRAFT_RANDOM_SEEDS_DEFAULT);
+  const features = featureRun === undefined ? {} : { features: featureRun.features };
   for (const scenario of scenarios) {
-    const regressions = clock === "virtual" ? (KVRAFT_REGRESSION_SEEDS[scenario.name] ?? []) : [];
+    const regressions =
+      clock === "virtual" && featureRun === undefined ? (KVRAFT_REGRESSION_SEEDS[scenario.name] ?? []) : [];
     for (const seed of [...seeds, ...regressions]) {
-      test(`${scenario.name} (seed ${seed}, ${clock} clock)`, async () => {
-        const result = await runKvraftScenario(scenario, { seed, clock });
+      test(`${scenario.name} (seed ${seed}, ${clock} clock${featureSuffix(featureRun)})`, async () => {
+        const result = await runKvraftScenario(scenario, { seed, clock, ...features });
         if (!result.passed) throw result.error;
       });
     }

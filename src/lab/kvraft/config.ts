@@ -3,6 +3,7 @@ import type { Clock } from "../../peer/clock.ts";
 import { deriveSeed, Random } from "../../util/random.ts";
 import { type ClientEnd, makeNetwork, makeServer, makeService, type Network } from "../labrpc/index.ts";
 import { makePersister, type Persister } from "../persister.ts";
+import type { LabFeatures } from "../raft.ts";
 import { TEST_TIME_LIMIT_MS } from "../tester/config.ts";
 import { LabTestFailure } from "../tester/failure.ts";
 import { type Clerk, makeClerk } from "./clerk.ts";
@@ -35,6 +36,8 @@ export interface KvraftConfigOptions {
   readonly seed: number;
   /** Receives the lines the course's tester prints (`Test: one client (3A) ...`, `  ... Passed -- ...`). */
   readonly print?: (line: string) => void;
+  /** Production features every server's Raft runs with (PreVote, CheckQuorum); default none. */
+  readonly features?: LabFeatures;
 }
 
 /**
@@ -80,10 +83,13 @@ export class KvraftConfig {
   #rpcs0 = 0;
   #ops = 0;
 
+  readonly #features: LabFeatures | undefined;
+
   constructor(n: number, unreliable: boolean, maxRaftState: number, options: KvraftConfigOptions) {
     this.n = n;
     this.clock = options.clock;
     this.seed = options.seed;
+    this.#features = options.features;
     this.random = new Random(deriveSeed(options.seed, "tester"));
     this.#print = options.print ?? (() => {});
     this.failure = new Promise<never>((_, reject) => {
@@ -288,6 +294,7 @@ export class KvraftConfig {
     this.#incarnations[i] = incarnation + 1;
     const kv = startKVServer(ends, i, persister, this.maxRaftState, {
       clock: this.clock,
+      ...(this.#features === undefined ? {} : { features: this.#features }),
       seed: deriveSeed(this.seed, `kvraft-${i}-${incarnation}`),
       onFatal: (error) =>
         this.recordFailure(

@@ -48,6 +48,7 @@ export async function runKvraftScenario(
         clock,
         seed: options.seed,
         ...(options.print === undefined ? {} : { print: options.print }),
+        ...(options.features === undefined ? {} : { features: options.features }),
       }),
     async (cfg) => {
       await scenario.body.call(scenario, cfg);

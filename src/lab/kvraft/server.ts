@@ -13,7 +13,7 @@ import { Channel } from "../channel.ts";
 import { makeRealClock } from "../clocks.ts";
 import type { ClientEnd } from "../labrpc/index.ts";
 import type { Persister } from "../persister.ts";
-import { type ApplyMsg, make, type Raft } from "../raft.ts";
+import { type ApplyMsg, type LabFeatures, make, type Raft } from "../raft.ts";
 import {
   Err,
   type GetReply,
@@ -57,6 +57,8 @@ export interface KVServerOptions {
   readonly onFatal?: (error: unknown) => void;
   /** Overrides {@link KV_REQUEST_COST_MS}; 0 still answers each request on a later timer turn. */
   readonly requestCostMs?: number;
+  /** Production features of the Raft peer (PreVote, CheckQuorum); default none. */
+  readonly features?: LabFeatures;
 }
 
 /** What became of a command this server proposed. */
@@ -140,6 +142,7 @@ export class KVServer {
       clock: this.#clock,
       seed: options.seed ?? 0,
       noopOnElection: true,
+      ...(options.features === undefined ? {} : { features: options.features }),
       onReadStates: (states) => this.#onReadStates(states),
       onFatal: (error) => this.#fail(error),
     });

@@ -1,5 +1,6 @@
 import type { Clock } from "../../peer/index.ts";
 import { makeRealClock, makeVirtualClock } from "../clocks.ts";
+import type { LabFeatures } from "../raft.ts";
 import { makeConfig, type TestFigures } from "../tester/config.ts";
 import { LabTestFailure } from "../tester/failure.ts";
 import type { LabScenario } from "./scenario.ts";
@@ -10,6 +11,8 @@ export type ClockMode = "virtual" | "real";
 export interface RunOptions {
   readonly seed: number;
   readonly clock: ClockMode;
+  /** Production features to turn on (PreVote, CheckQuorum); default none, as in the course. */
+  readonly features?: LabFeatures;
   /** Receives the course's output lines; default: discard. */
   readonly print?: (line: string) => void;
 }
@@ -29,8 +32,18 @@ export interface ScenarioResult {
 }
 
 /** The one command that replays a lab run. */
-export function replayCommand(name: string, seed: number, clock: ClockMode): string {
-  return `npm run lab -- --run ${name} --seed ${seed}${clock === "real" ? " --clock real" : ""}`;
+export function replayCommand(name: string, seed: number, clock: ClockMode, features?: LabFeatures): string {
+  const flags = featureFlags(features);
+  return `npm run lab -- --run ${name} --seed ${seed}${clock === "real" ? " --clock real" : ""}${flags}`;
+}
+
+/** The `tsraft lab` flags that turn `features` on, with a leading space; empty when none is on. */
+function featureFlags(features: LabFeatures | undefined): string {
+  const on = [
+    ...(features?.preVote === true ? ["pre-vote"] : []),
+    ...(features?.checkQuorum === true ? ["check-quorum"] : []),
+  ];
+  return on.length === 0 ? "" : ` --features ${on.join(",")}`;
 }
 
 /** Reads `TSRAFT_CLOCK` (virtual unless it says "real"). */
@@ -91,7 +104,7 @@ export async function runOnFreshClock<C extends RunnableConfig>(
  * unexpected error (not a tester check) keeps its stack, since the message alone does not say where it was.
  */
 export function runFailure(name: string, options: RunOptions, error: Error, moreReplay = ""): LabTestFailure {
-  const replay = replayCommand(name, options.seed, options.clock);
+  const replay = replayCommand(name, options.seed, options.clock, options.features);
   const failure = new LabTestFailure(
     `${name} failed (seed ${options.seed}, ${options.clock} clock): ${error.message}\n  replay: ${replay}${moreReplay}`,
   );
@@ -110,6 +123,7 @@ export async function runScenario(scenario: LabScenario, options: RunOptions): P
         clock,
         seed: options.seed,
         ...(options.print === undefined ? {} : { print: options.print }),
+        ...(options.features === undefined ? {} : { features: options.features }),
       }),
     (cfg) => scenario.body.call(scenario, cfg),
   );

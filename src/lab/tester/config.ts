@@ -4,7 +4,7 @@ import { deriveSeed, Random } from "../../util/random.ts";
 import { Channel } from "../channel.ts";
 import { type ClientEnd, makeNetwork, makeServer, makeService, type Network } from "../labrpc/index.ts";
 import { makePersister, type Persister } from "../persister.ts";
-import { type ApplyMsg, make, type Raft } from "../raft.ts";
+import { type ApplyMsg, type LabFeatures, make, type Raft } from "../raft.ts";
 import { LabTestFailure } from "./failure.ts";
 import { sameCommand, showCommand } from "./values.ts";
 
@@ -23,6 +23,8 @@ export interface ConfigOptions {
   readonly seed: number;
   /** Receives the lines the course's tester prints (`Test (2A): ... Passed -- ...`). */
   readonly print?: (line: string) => void;
+  /** Production features to turn on in every server's Raft (default none, as in the course). */
+  readonly features?: LabFeatures;
 }
 
 /** The five figures the course's tester prints at the end of each test. */
@@ -47,6 +49,8 @@ export class Config {
   readonly net: Network;
   readonly clock: Clock;
   readonly seed: number;
+  /** Production features every server's Raft runs with (see LabFeatures), if any. */
+  readonly features: LabFeatures | undefined;
   /** The tester's own random choices (which server to disconnect, command values). */
   readonly random: Random;
   readonly rafts: Array<Raft | null>;
@@ -78,6 +82,7 @@ export class Config {
     this.n = n;
     this.clock = options.clock;
     this.seed = options.seed;
+    this.features = options.features;
     this.random = new Random(deriveSeed(options.seed, "tester"));
     this.#print = options.print ?? (() => {});
     this.failure = new Promise<never>((_, reject) => {
@@ -192,6 +197,7 @@ export class Config {
     this.#incarnations[i] = incarnation + 1;
     const raft = make(ends, i, persister, applyCh, {
       clock: this.clock,
+      ...(this.features === undefined ? {} : { features: this.features }),
       seed: deriveSeed(this.seed, `raft-${i}-${incarnation}`),
       onFatal: (error) =>
         this.#recordFailure(
