@@ -65,6 +65,9 @@ export interface RaftConfig {
    * leader's by more than the margin over an election timeout (bounded clock drift): a voter that heard from
    * the leader refuses votes for a full `electionTicks` of its own ticks (leader stickiness), so no other
    * leader can be elected while the lease holds. Reads fall back to ReadIndex whenever the lease has lapsed.
+   * A node that starts (or restarts) refuses votes for its first election timeout, as if it had just heard from
+   * a leader, since it cannot know it had not: so a fresh cluster elects its first leader about one election
+   * timeout later than without leases (and without `preVote`, a candidate refused then has raised its term).
    */
   readonly leaseReads?: boolean;
   /**
@@ -87,6 +90,9 @@ export interface RaftConfig {
  * - `truncate-on-stale-append`: drop everything after an AppendEntries' entries, even entries that match
  *   (a stale or reordered request then removes committed entries).
  * - `ack-before-persist`: send vote grants and append acknowledgements before the state is durable.
+ * - `concurrent-membership-changes`: a leader accepts a membership change while another is in flight (not
+ *   committed, or its joint configuration not yet left) or before it committed an entry of its own term, so
+ *   configurations can skip the joint step's overlap (thesis §4.1, §4.3).
  */
 export type PlantedBug =
   | "none"
@@ -94,7 +100,8 @@ export type PlantedBug =
   | "vote-without-restriction"
   | "forget-vote"
   | "truncate-on-stale-append"
-  | "ack-before-persist";
+  | "ack-before-persist"
+  | "concurrent-membership-changes";
 
 export const PLANTED_BUGS: readonly Exclude<PlantedBug, "none">[] = [
   "commit-earlier-term",
@@ -102,6 +109,7 @@ export const PLANTED_BUGS: readonly Exclude<PlantedBug, "none">[] = [
   "forget-vote",
   "truncate-on-stale-append",
   "ack-before-persist",
+  "concurrent-membership-changes",
 ];
 
 /** The config with every default filled in. */
