@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { registerBenchCommand } from "./bench.ts";
 import { runDemo } from "./demo.ts";
 import { registerFigure16Command } from "./figure16.ts";
+import { registerJepsenCommand } from "./jepsen/command.ts";
 import { registerKvCommand } from "./kv.ts";
 import { registerLabCommand } from "./lab.ts";
 import { registerLeaderCommand } from "./leader.ts";
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerLeaderCommand(program);
   registerMemberCommand(program);
+  registerJepsenCommand(program);
   return program;
 }
 
