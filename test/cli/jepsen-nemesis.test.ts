@@ -51,6 +51,17 @@ class FakeCluster implements NemesisCluster {
     },
   };
 
+  /** Nodes removed from the configuration and not added back. */
+  readonly removed = new Set<number>();
+  readonly members = {
+    remove: async (id: number) => {
+      this.removed.add(id);
+    },
+    add: async (id: number) => {
+      this.removed.delete(id);
+    },
+  };
+
   /** The directed links currently blocked. */
   blocked(): Set<string> {
     return new Set([...this.policies].filter(([, policy]) => policy.block !== "none").map(([link]) => link));
@@ -58,7 +69,7 @@ class FakeCluster implements NemesisCluster {
 }
 
 function context(cluster: FakeCluster, leader: number | null = 1): NemesisContext {
-  return { cluster, electionTimeoutMs: 2, leader: async () => leader };
+  return { cluster, electionTimeoutMs: 2, leader: async () => leader, members: cluster.members };
 }
 
 function nemesis(name: string): Nemesis {
@@ -114,7 +125,21 @@ describe("jepsen nemesis", () => {
       );
       assert.equal(cluster.policies.size, 0, "every link passes again");
       assert.equal(cluster.paused.size, 0, "no node left paused");
+      assert.equal(cluster.removed.size, 0, "no node left out of the configuration");
     }
+  });
+
+  test("membership removes one node, the leader at times, and adds the same node back", async () => {
+    const removedLeader = new Set<boolean>();
+    for (let seed = 0; seed < 20; seed++) {
+      const cluster = new FakeCluster(3);
+      const fault = await nemesis("membership").inject(context(cluster, 2), new Random(seed));
+      assert.deepEqual([...cluster.removed], [...fault.nodes], fault.description);
+      removedLeader.add(fault.nodes[0] === 2);
+      await fault.heal();
+      assert.equal(cluster.removed.size, 0);
+    }
+    assert.deepEqual([...removedLeader].sort(), [false, true], "both the leader and other nodes are removed");
   });
 
   test("kill takes nodes down and brings the same nodes back", async () => {

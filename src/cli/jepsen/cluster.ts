@@ -79,6 +79,7 @@ export class JepsenCluster {
   readonly proxy: FaultProxy;
   readonly #options: ClusterOptions;
   readonly #apiPorts: ReadonlyMap<number, number>;
+  readonly #peerPorts: ReadonlyMap<number, number>;
   readonly #processes = new Map<number, NodeProcess>();
   readonly #started = performance.now();
   readonly unexpectedExits: UnexpectedExit[] = [];
@@ -93,6 +94,7 @@ export class JepsenCluster {
     this.#options = options;
     this.proxy = proxy;
     this.#apiPorts = apiPorts;
+    this.#peerPorts = peerPorts;
     this.ids = [...peerPorts.keys()];
     process.on("exit", this.#onHarnessExit);
   }
@@ -133,6 +135,11 @@ export class JepsenCluster {
 
   apiUrl(id: number): string {
     return `http://${HOST}:${this.#apiPorts.get(id)}`;
+  }
+
+  /** Where node `id` itself listens for peers (the proxy's links forward there). */
+  peerAddress(id: number): string {
+    return `${HOST}:${this.#peerPorts.get(id)}`;
   }
 
   logPath(id: number): string {

@@ -4,8 +4,7 @@
  *
  * Each entry belongs to a lane. Faults in one lane never overlap (a node is not killed while it is paused);
  * lanes run side by side, so a partition can coincide with a kill. Adding a fault is adding one entry to
- * {@link NEMESES}: a `membership` nemesis (add and remove members through the API, once it exists) would be
- * one more entry with its own lane.
+ * {@link NEMESES}; the `membership` nemesis is one, with a lane of its own.
  */
 import { type LinkPolicy, PASS } from "../../drivers/fault-proxy/index.ts";
 import { deriveSeed, Random } from "../../util/random.ts";
@@ -23,9 +22,19 @@ export interface NemesisCluster {
   readonly proxy: { setPolicy(from: number, to: number, policy: LinkPolicy): void };
 }
 
+/** Membership changes through the cluster's API (thesis §4), for the `membership` nemesis. */
+export interface MemberControl {
+  /** Removes node `id` from the configuration; resolves once the change has settled. */
+  remove(id: number): Promise<void>;
+  /** Adds node `id` back (as a learner, then promoted); resolves once it is a voter again. */
+  add(id: number): Promise<void>;
+}
+
 /** What a nemesis can reach. */
 export interface NemesisContext {
   readonly cluster: NemesisCluster;
+  /** Membership changes; absent where the cluster offers none (unit tests' fakes). */
+  readonly members?: MemberControl;
   /** The shortest election timeout of the nodes, in milliseconds: faults are sized in these. */
   readonly electionTimeoutMs: number;
   /** The current leader among the running nodes, or null when none is known. */
@@ -196,6 +205,31 @@ export const NEMESES: readonly Nemesis[] = [
         policy,
         `loss: cut probability ${cutProbability} per chunk on ${scope}`,
       );
+    },
+  },
+  {
+    name: "membership",
+    lane: "membership",
+    summary:
+      "remove a node (sometimes the leader) from the configuration, and add it back later (learner, then voter)",
+    holdMs: (random, electionTimeoutMs) => random.intBetween(2 * electionTimeoutMs, 8 * electionTimeoutMs),
+    async inject(context, random) {
+      const members = context.members;
+      if (members === undefined) throw new Error("this cluster offers no membership changes");
+      const { nodes, shape } = await pickNodes(context, random, ["one", "leader"]);
+      const node = nodes[0] ?? 1;
+      // A removal that got no answer may still have happened: the node is added back whatever the outcome.
+      let outcome = "";
+      try {
+        await members.remove(node);
+      } catch (error) {
+        outcome = ` (removal unconfirmed: ${error instanceof Error ? error.message : String(error)})`;
+      }
+      return {
+        description: `remove node ${node} (${shape}) from the configuration, then add it back${outcome}`,
+        nodes: [node],
+        heal: () => members.add(node),
+      };
     },
   },
 ];

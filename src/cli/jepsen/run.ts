@@ -6,6 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { connect, KvClientError } from "../../drivers/kv.ts";
 import type { UnsafeDebugSwitches } from "../../drivers/server/node-config.ts";
 import {
   checkAppends,
@@ -18,7 +19,7 @@ import {
 import { type Anomaly, HttpKvClient } from "./client.ts";
 import { JepsenCluster, type NodeTiming, sleep } from "./cluster.ts";
 import { History, type OperationCounts } from "./history.ts";
-import { type Nemesis, runNemeses, type TimelineEntry } from "./nemesis.ts";
+import { type MemberControl, type Nemesis, runNemeses, type TimelineEntry } from "./nemesis.ts";
 import { formatSummary } from "./summary.ts";
 import { KeySpace, runClients, type WorkloadSettings } from "./workload.ts";
 
@@ -70,6 +71,10 @@ export interface RunSummary {
 
 /** Milliseconds the cluster gets to agree on a leader after healing (and at the start). */
 const LEADER_WAIT_MS = 30_000;
+/** How long a membership change is retried (the client follows leaders and waits out elections). */
+const MEMBERSHIP_RETRY_MS = 60_000;
+/** The pause before retrying a membership change the leader refused for now. */
+const MEMBERSHIP_RETRY_PAUSE_MS = 200;
 /** Milliseconds every replica gets to apply everything after the final reads. */
 const CONVERGE_WAIT_MS = 30_000;
 /** Client attempts time out after this long: a paused node must not hold an operation for its whole budget. */
@@ -146,7 +151,12 @@ export async function runJepsen(options: JepsenOptions, print: (line: string) =>
         }),
         runNemeses({
           selected: options.nemeses,
-          context: { cluster, electionTimeoutMs, leader: () => currentLeader(cluster) },
+          context: {
+            cluster,
+            electionTimeoutMs,
+            leader: () => currentLeader(cluster),
+            members: memberControl(cluster),
+          },
           seed: options.seed,
           endAt,
           record: (entry) => {
@@ -271,6 +281,45 @@ async function status(cluster: JepsenCluster, id: number): Promise<StatusAnswer 
 }
 
 /** The leader with the highest term among the running nodes that answer, or null. */
+/**
+ * Membership changes through the API (tsraft's own client, as an operator would). A change that cannot
+ * complete yet — no quorum while a partition or a kill lasts, or the previous change still settling — is
+ * retried until {@link MEMBERSHIP_RETRY_MS} has passed. Removing a node that is no member is done already;
+ * adding one that is a voter returns at once (the API makes adding idempotent).
+ */
+function memberControl(cluster: JepsenCluster): MemberControl {
+  const client = connect(
+    cluster.ids.map((id) => cluster.apiUrl(id)),
+    { deadlineMs: MEMBERSHIP_RETRY_MS, attemptsMax: 1000 },
+  );
+  const apiAddress = (id: number) => cluster.apiUrl(id).replace(/^http:\/\//, "");
+  const retrying = async (change: () => Promise<unknown>, doneIf: string | null) => {
+    const deadline = performance.now() + MEMBERSHIP_RETRY_MS;
+    for (;;) {
+      try {
+        await change();
+        return;
+      } catch (error) {
+        if (!(error instanceof KvClientError)) throw error;
+        const reason = (error.lastCause as { reason?: unknown } | undefined)?.reason;
+        if (reason === doneIf) return;
+        const retry =
+          error.code === "timeout" || reason === "change-in-progress" || reason === "not-caught-up";
+        if (!retry || performance.now() > deadline) throw error;
+        await sleep(MEMBERSHIP_RETRY_PAUSE_MS);
+      }
+    }
+  };
+  return {
+    remove: (id) => retrying(() => client.removeMember(id), "not-a-member"),
+    add: (id) =>
+      retrying(
+        () => client.addMember(id, { peerAddress: cluster.peerAddress(id), apiAddress: apiAddress(id) }),
+        null,
+      ),
+  };
+}
+
 async function currentLeader(cluster: JepsenCluster): Promise<number | null> {
   const statuses = await Promise.all(cluster.running().map((id) => status(cluster, id)));
   let best: StatusAnswer | null = null;

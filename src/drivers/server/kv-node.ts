@@ -188,11 +188,17 @@ export class KvNode {
 
   /**
    * Takes in the replicated member address book (thesis §4: how members added since the start are reached):
-   * new or moved peers are dialled, API addresses are used for redirects and /v1/status.
+   * new peers are dialled, API addresses are used for redirects and /v1/status. A peer this node's own
+   * `--peers` names keeps that address: the operator said how this node reaches it (through a proxy or a
+   * private network, say), which one replicated address cannot say for every node.
    */
   #learnAddresses(members: ReadonlyMap<number, MemberAddresses>): void {
     for (const [node, { peerAddress, apiAddress }] of members) {
       const id = asNodeId(node);
+      if (this.config.peers.has(id)) {
+        if (apiAddress !== null && !this.config.httpPeers.has(id)) this.#apiAddresses.set(id, apiAddress);
+        continue;
+      }
       if (id !== this.config.id) {
         try {
           this.#transport?.setPeerAddress(id, hostPort(peerAddress, `peer address of node ${id}`));
