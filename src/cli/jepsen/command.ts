@@ -4,7 +4,7 @@
  */
 import { randomInt } from "node:crypto";
 import { join } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { UNSAFE_SWITCH_FLAGS, type UnsafeDebugSwitches } from "../../drivers/server/node-config.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../exit-status.ts";
 import { integerOption, positiveOption, SEED_MAX, seedOption } from "../parse.ts";
@@ -81,9 +81,11 @@ export function registerJepsenCommand(program: Command): void {
     )
     .option("--time <s>", "seconds of clients and faults", positiveOption, 60)
     .option("--nodes <n>", "cluster size (3 to 9)", integerOption(3, 9), 3)
-    .option("--nemesis <list>", `faults, comma-separated, or all, or none (default all)`, parseNemeses, [
-      ...NEMESES,
-    ])
+    .addOption(
+      new Option("--nemesis <list>", "faults, comma-separated, or all, or none")
+        .argParser(parseNemeses)
+        .default([...NEMESES], "all"),
+    )
     .option("--clients <n>", "concurrent clients", positiveOption, 5)
     .option(
       "--seed <n>",
