@@ -96,7 +96,7 @@ export function abortTransfer(node: RaftNode): void {
  * election at once, skipping the pre-vote; a candidate of this term is campaigning already.
  */
 export function handleTimeoutNow(node: RaftNode): void {
-  if (node.role !== "follower" || !node.isVoter()) return;
+  if (node.role !== "follower" || !node.mayCampaign()) return;
   node.startElection({ transfer: true });
 }
 

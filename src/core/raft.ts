@@ -204,7 +204,7 @@ export class RaftNode {
     this.electionElapsed++;
     // Learners and nodes outside the configuration never campaign (thesis §4.2.1); they keep counting so that
     // leader stickiness still knows how long ago they heard from a leader.
-    if (this.electionElapsed >= this.randomizedElectionTimeout && this.isVoter()) {
+    if (this.electionElapsed >= this.randomizedElectionTimeout && this.mayCampaign()) {
       this.campaign();
     }
   }
@@ -346,7 +346,7 @@ export class RaftNode {
    * campaign for.
    */
   campaign(): void {
-    if (this.role === "leader" || !this.isVoter()) return;
+    if (this.role === "leader" || !this.mayCampaign()) return;
     if (this.config.preVote) startPreVote(this);
     else this.startElection();
   }
@@ -614,6 +614,22 @@ export class RaftNode {
   /** Whether this node's vote counts in the configuration in force (C_old or C_new while joint). */
   isVoter(): boolean {
     return isVotingMember(this.membership, this.id);
+  }
+
+  /**
+   * Whether this node may campaign: it votes in the configuration in force, or in the latest one it knows
+   * committed. The second case is a leader that removed itself and stepped down (CheckQuorum) before its C_new
+   * committed: it alone may hold the entry leaving the joint configuration, so the others, still joint, need
+   * its vote, which it refuses them (their logs are shorter); it must be able to win instead, finish
+   * committing C_new and hand over (found by the key-value simulator, seeds 3102, 6654, 7010). Counting its
+   * votes in its latest configuration stays safe: that is what every candidate does (thesis §4.1).
+   */
+  mayCampaign(): boolean {
+    if (this.isVoter()) return true;
+    const committed = this.log.membershipAt(this.log.committed)?.bytes;
+    if (committed === this.log.latestMembership()?.bytes) return false;
+    const membership = committed === undefined ? this.#startingMembership : decodeMembership(committed);
+    return isVotingMember(membership, this.id);
   }
 
   /**

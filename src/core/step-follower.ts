@@ -195,7 +195,11 @@ function reply(
     conflictTerm: asTerm(0),
     conflictIndex: asIndex(0),
     lastLogIndex: node.log.lastIndex(),
-    readRound: request.readRound,
+    // Read rounds are numbered afresh in every term: echoing a round of an older term (a stale request
+    // rejected with our newer term) would credit the sender, should it lead our term, with a round of ours it
+    // never sent, and its reads would wait for ever or be confirmed without a quorum (found by the
+    // key-value simulator, seed 4908).
+    readRound: request.term === node.term ? request.readRound : 0,
     ...fields,
   });
 }

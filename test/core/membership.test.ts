@@ -203,6 +203,32 @@ describe("learners and membership changes in a cluster", () => {
     assert.equal(leader.term, term);
   });
 
+  test("a leader that removed itself and lost its quorum before C_new committed can still finish the change (key-value simulator seeds 3102, 6654, 7010)", () => {
+    // Two voters, 1 (leader) removes itself: joint {2} with C_old {1,2}, then C_new {2}, which needs node 2.
+    const cluster = new Cluster(2, { checkQuorum: true });
+    cluster.elect(1);
+    cluster.propose(1, 1);
+    const leader = cluster.node(1);
+    const joint = leader.changeMembership(change("remove", 1));
+    assert.ok(joint.accepted);
+    // The joint entry commits; then node 2 is cut off before it gets C_new.
+    cluster.drop = (m) => m.type === "AppendEntries" && m.entries.some((e) => e.index > joint.index);
+    cluster.deliver();
+    assert.equal(leader.log.committed, joint.index);
+    assert.deepEqual(leader.membership, of([2]), "C_new appended, uncommitted");
+    cluster.isolated.add(n(2));
+    runUntil(cluster, () => leader.role !== "leader");
+    assert.ok(!leader.isVoter(), "node 1 is in no majority of its latest configuration...");
+    assert.ok(leader.mayCampaign(), "...but it is in the committed joint one, so it may campaign");
+    // Node 2 (joint: needs node 1's vote) cannot win: node 1's log is longer. Node 1 wins, commits C_new with
+    // node 2's acknowledgement, and hands over.
+    cluster.drop = () => false;
+    cluster.isolated.clear();
+    runUntil(cluster, () => cluster.node(2).role === "leader" && cluster.node(2).log.committed > joint.index);
+    assert.deepEqual(cluster.node(2).membership, of([2]));
+    assert.equal(leader.role, "follower");
+  });
+
   test("a configuration takes effect when appended, and goes away with its entry when truncated", () => {
     const cluster = new Cluster(3);
     cluster.elect(1);

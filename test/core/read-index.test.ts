@@ -7,13 +7,26 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { asNodeId } from "../../src/core/index.ts";
 import { READS_OUTSTANDING_MAX } from "../../src/core/read-only.ts";
-import { Cluster, ofType } from "./helpers.ts";
+import { allMessages, Cluster, heartbeat, initialState, newNode, ofType, takeReady } from "./helpers.ts";
 
 function readsOf(cluster: Cluster, id: number) {
   return cluster.readStates.get(asNodeId(id)) ?? [];
 }
 
 describe("ReadIndex (thesis §6.4)", () => {
+  test("a request of an older term is refused without echoing its read round (key-value simulator seed 4908)", () => {
+    // Rounds restart in every term: echoing an old term's round 7 with our term 3 would credit node 1, should
+    // it lead term 3, with a round it never sent.
+    const node = newNode(2, [1, 2, 3].map(asNodeId), { initialState: initialState({ term: 3 }) });
+    node.step({ ...heartbeat(1, 2, 2, 0, 0), readRound: 7 });
+    const [reply] = ofType(allMessages(takeReady(node)), "AppendEntriesReply");
+    assert.ok(reply !== undefined && !reply.success && reply.term === 3);
+    assert.equal(reply.readRound, 0);
+    node.step({ ...heartbeat(1, 2, 3, 0, 0), readRound: 7 });
+    const [current] = ofType(allMessages(takeReady(node)), "AppendEntriesReply");
+    assert.equal(current?.readRound, 7, "a request of our own term is echoed as usual");
+  });
+
   test("the leader confirms a read at its commit index after one heartbeat round", () => {
     const cluster = new Cluster(3);
     const leader = cluster.elect(1);
