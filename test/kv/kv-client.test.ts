@@ -132,4 +132,47 @@ describe("KvClient", () => {
     assert.deepEqual(await client.cas("k", "then", "next"), { swapped: false, current: "now" });
     assert.equal(await client.delete("missing"), false);
   });
+
+  test("a 409 that is not a compare-and-swap mismatch is not taken for one", async () => {
+    const { client } = fakeClient((request) =>
+      request.url.endsWith("/v1/sessions")
+        ? registered
+        : { status: 409, body: { code: "stale-sequence", ackedBelow: 9 } },
+    );
+    await assert.rejects(
+      client.cas("k", "then", "next"),
+      (error: unknown) => error instanceof KvClientError && error.code === "rejected",
+    );
+  });
+
+  test("a leader it was not given (a member added since) is followed by its URL", async () => {
+    const { client, requests } = fakeClient((request) => {
+      if (!request.url.startsWith("http://n4")) {
+        return { status: 307, body: { code: "not-leader", leader: 4, leaderUrl: "http://n4/v1/kv/k" } };
+      }
+      return request.url.endsWith("/v1/sessions") ? registered : { status: 200, body: { index: 5 } };
+    });
+    await client.put("k", "v");
+    assert.deepEqual(
+      requests.map((r) => r.url),
+      ["http://n1/v1/sessions", "http://n4/v1/sessions", "http://n4/v1/kv/k"],
+    );
+  });
+
+  test("when no endpoint answers, each round of attempts is followed by a growing pause", async () => {
+    const sleeps: number[] = [];
+    const client = new KvClient({
+      endpoints: ENDPOINTS,
+      http: async () => {
+        throw new Error("connection refused");
+      },
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      now: () => sleeps.reduce((total, ms) => total + ms, 0),
+      attemptsMax: 9,
+    });
+    await assert.rejects(client.get("k"));
+    assert.deepEqual(sleeps, [50, 100, 200], "a pause after every three refused connections");
+  });
 });

@@ -105,7 +105,14 @@ export class KvClient {
       ...options,
       endpoints: options.endpoints.map((url) => url.replace(/\/+$/, "")),
     };
+    this.#endpoints = [...this.#options.endpoints];
   }
+
+  /**
+   * The endpoints this client uses: the ones it was given, and any leader a not-leader answer pointed to that
+   * was not among them (a member added since, thesis §4).
+   */
+  readonly #endpoints: string[];
 
   /** The value of `key`, or null if there is none. Linearizable unless asked otherwise. */
   async get(key: string, consistency: Consistency = "linearizable"): Promise<string | null> {
@@ -141,6 +148,15 @@ export class KvClient {
       [200, 409],
     );
     if (response.status === 200) return { swapped: true };
+    const code = (response.body as { code?: unknown } | undefined)?.code;
+    if (code !== "cas-mismatch") {
+      // Another 409 (a stale sequence, say) is not an answer to the compare-and-swap.
+      throw new KvClientError(
+        "rejected",
+        `the server refused the request: ${describe(response)}`,
+        response.body,
+      );
+    }
     const current = (response.body as { current?: unknown }).current;
     return { swapped: false, current: typeof current === "string" ? current : null };
   }
@@ -256,10 +272,12 @@ export class KvClient {
     accepted: readonly number[],
     sessionHeaders: Record<string, string> = {},
   ): Promise<HttpResponse> {
-    const { endpoints, attemptsMax, deadlineMs, requestTimeoutMs, http, now, sleep } = this.#options;
+    const { attemptsMax, deadlineMs, requestTimeoutMs, http, now, sleep } = this.#options;
+    const endpoints = this.#endpoints;
     const deadline = now() + Math.max(deadlineMs, attempt.timeoutMs ?? 0);
     let backoffMs = this.#options.backoffMs;
     let redirectsInARow = 0;
+    let unreachableInARow = 0;
     let lastCause: unknown;
     for (let attemptNumber = 0; attemptNumber < attemptsMax && now() < deadline; attemptNumber++) {
       const endpoint = endpoints[this.#preferred % endpoints.length] ?? endpoints[0];
@@ -283,8 +301,16 @@ export class KvClient {
         lastCause = error;
         redirectsInARow = 0;
         this.#preferred++;
+        // Once every endpoint failed to answer in a row, pause before the next round, growing: a refused
+        // connection fails in microseconds, and would use up every attempt before a node restarts.
+        unreachableInARow++;
+        if (unreachableInARow % endpoints.length === 0) {
+          await sleep(backoffMs);
+          backoffMs = Math.min(BACKOFF_CAP_MS, backoffMs * 2);
+        }
         continue;
       }
+      unreachableInARow = 0;
       if (accepted.includes(response.status)) return response;
       lastCause = response.body;
       const code = (response.body as { code?: unknown } | undefined)?.code;
@@ -337,12 +363,19 @@ export class KvClient {
   #endpointOf(leader: number, body: unknown): number {
     const url = (body as { leaderUrl?: unknown }).leaderUrl;
     if (typeof url === "string") {
-      const index = this.#options.endpoints.findIndex((endpoint) => url.startsWith(endpoint));
+      const index = this.#endpoints.findIndex((endpoint) => url.startsWith(`${endpoint}/`));
       if (index >= 0) return index;
+      const origin = originOf(url);
+      if (origin !== null) return this.#endpoints.push(origin) - 1;
     }
     // Without a usable URL, assume endpoints are listed in node-id order (as `tsraft up` prints them).
-    return leader >= 1 && leader <= this.#options.endpoints.length ? leader - 1 : -1;
+    return leader >= 1 && leader <= this.#endpoints.length ? leader - 1 : -1;
   }
+}
+
+/** The `http://host:port` part of a URL, or null when it is not an http URL. */
+function originOf(url: string): string | null {
+  return /^https?:\/\/[^/?#\s]+/.exec(url)?.[0] ?? null;
 }
 
 function kvPath(key: string): string {
