@@ -17,6 +17,7 @@ export const LAYERS = [
   "check",
   "kv",
   "lab",
+  "jepsen",
   "drivers",
   "cli",
   "viz",
@@ -107,6 +108,13 @@ export const LAYER_RULES: Readonly<Record<Layer, LayerRule>> = {
     packages: [],
     nodeBuiltins: false,
     banned: NONE,
+  },
+  // Jepsen-style tests of the key-value service on the simulator: pure, so seeds replay exactly.
+  jepsen: {
+    layers: ["core", "peer", "sim", "kv", "check", "codec", "trace", "util"],
+    packages: [],
+    nodeBuiltins: false,
+    banned: HOST_GLOBALS,
   },
   drivers: {
     layers: ["util", "core", "codec", "trace", "peer", "check", "kv"],

@@ -6,6 +6,7 @@
  * and reported with its seed, since a buggy core can spin forever without yielding.
  */
 
+import { isKvBug, type KvBug, type KvSimResult, type KvVerdictScope, runKvSeed } from "../jepsen/index.ts";
 import { isMix, runSwarmSeed, type SwarmResult, type SwarmSettings } from "../sim/swarm/index.ts";
 import {
   type CpuTime,
@@ -20,6 +21,32 @@ export interface SimJob {
   /** Position in the order jobs were handed out. */
   readonly id: number;
   readonly settings: SwarmSettings;
+  /** Present for a key-value run (`--kv`): what the key-value harness adds to the swarm's settings. */
+  readonly kv?: KvJobSettings;
+}
+
+/** The key-value harness's settings of a job. */
+export interface KvJobSettings {
+  readonly kvBug: KvBug;
+  readonly scope: KvVerdictScope;
+}
+
+/** A finished run: a swarm seed's result, or a key-value seed's. */
+export type RunResult =
+  | { readonly kind: "swarm"; readonly result: SwarmResult }
+  | { readonly kind: "kv"; readonly result: KvSimResult };
+
+/** Runs one job in this process. */
+export async function runJob(job: SimJob, yieldToHost: (callback: () => void) => void): Promise<RunResult> {
+  if (job.kv === undefined) {
+    return { kind: "swarm", result: await runSwarmSeed({ settings: job.settings, yieldToHost }) };
+  }
+  const result = await runKvSeed({
+    settings: { swarm: job.settings, ...job.kv },
+    yieldToHost,
+    hostNowMs: () => globalThis.performance.now(),
+  });
+  return { kind: "kv", result };
 }
 
 export type { CpuTime } from "./worker-process.ts";
@@ -33,7 +60,7 @@ export type FromSimWorker =
   | {
       readonly type: "result";
       readonly id: number;
-      readonly result: SwarmResult;
+      readonly result: RunResult;
       readonly wallMs: number;
       /** The worker's processor time since it started (cumulative). */
       readonly cpu: CpuTime;
@@ -46,7 +73,7 @@ export interface SimPoolOptions {
   /** The next job, or undefined when there is none (for now: the pool asks again when a worker frees up). */
   readonly next: () => SimJob | undefined;
   /** Receives each finished run. */
-  readonly onResult: (job: SimJob, result: SwarmResult, wallMs: number) => void;
+  readonly onResult: (job: SimJob, result: RunResult, wallMs: number) => void;
   /** Receives each run that produced no result: its worker died, or it ran past `jobWallMsMax`. */
   readonly onLost: (job: SimJob, reason: string, wallMs: number) => void;
   /** Wall-clock milliseconds a worker may spend on one seed before it is killed. */
@@ -74,7 +101,7 @@ async function runInProcess(options: SimPoolOptions): Promise<SimPoolOutcome> {
     const job = options.next();
     if (job === undefined) return { stop: "done", workerCpu: { user: 0, system: 0 } };
     const started = globalThis.performance.now();
-    const result = await runSwarmSeed({ settings: job.settings, yieldToHost: options.yieldToHost });
+    const result = await runJob(job, options.yieldToHost);
     options.onResult(job, result, globalThis.performance.now() - started);
   }
 }
@@ -233,12 +260,28 @@ function isSettings(value: unknown): value is SwarmSettings {
   );
 }
 
+/** Checks a job's key-value settings as they arrive over IPC. */
+function isKvJobSettings(value: unknown): value is KvJobSettings {
+  return (
+    isObject(value) &&
+    typeof value.kvBug === "string" &&
+    isKvBug(value.kvBug) &&
+    (value.scope === "all" || value.scope === "kv")
+  );
+}
+
 /** Checks an IPC message from the parent. */
 export function isToSimWorker(value: unknown): value is ToSimWorker {
   if (!isObject(value)) return false;
   if (value.type === "stop") return true;
   const job = value.job;
-  return value.type === "job" && isObject(job) && typeof job.id === "number" && isSettings(job.settings);
+  return (
+    value.type === "job" &&
+    isObject(job) &&
+    typeof job.id === "number" &&
+    isSettings(job.settings) &&
+    (job.kv === undefined || isKvJobSettings(job.kv))
+  );
 }
 
 /** Checks an IPC message from a worker. */
@@ -249,6 +292,8 @@ export function isFromSimWorker(value: unknown): value is FromSimWorker {
     value.type === "result" &&
     typeof value.id === "number" &&
     isObject(value.result) &&
+    (value.result.kind === "swarm" || value.result.kind === "kv") &&
+    isObject(value.result.result) &&
     typeof value.wallMs === "number" &&
     isObject(value.cpu)
   );

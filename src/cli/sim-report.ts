@@ -4,6 +4,7 @@
  * so a replayed seed prints the same bytes; wall-clock figures go in separate lines.
  */
 import { Presets, SingleBar } from "cli-progress";
+import { formatKvViolation, type KvSimResult } from "../jepsen/index.ts";
 import {
   type Coverage,
   coverageLines,
@@ -92,8 +93,8 @@ export interface SwarmFacts {
   readonly wallMs: number;
   readonly virtualMs: number;
   readonly coverage: Coverage;
-  /** How many runs each property failed. */
-  readonly byProperty: ReadonlyMap<Property | "lost", number>;
+  /** How many runs each property failed (a swarm or key-value property, or "lost"). */
+  readonly byProperty: ReadonlyMap<Property | "lost" | (string & {}), number>;
   readonly interrupted: boolean;
 }
 
@@ -187,4 +188,121 @@ export function swarmProgress(
     },
     stop() {},
   };
+}
+
+// ---- key-value runs (`tsraft sim --kv`) -------------------------------------------------------------------
+
+/** The report of one key-value run: its plan, what the clients did, what the checker found, PASS or FAIL. */
+export function kvRunLines(result: KvSimResult): string[] {
+  const lines = [
+    `tsraft sim --kv: seed ${result.settings.swarm.seed}`,
+    ...result.plan.map((line) => `  ${line}`),
+  ];
+  const { counts, history, check, client } = result;
+  lines.push(
+    `ran ${seconds(result.virtualMs)} of virtual time, ${result.events} events: ${counts.elections} elections,` +
+      ` ${counts.committed} entries committed`,
+  );
+  lines.push(`faults hit: ${faultsHit(counts)}`);
+  lines.push(
+    `clients: ${history.operations} operations (${describeKinds(history.byKind)}), ${history.completed} answered,` +
+      ` ${history.indeterminate} indeterminate (${history.indeterminateWrites} writes);` +
+      ` ${client.requests} requests, ${client.refused} refused, ${client.reset} reset, ${client.timedOut} timed out`,
+  );
+  if (check.outcome !== "not-run") {
+    lines.push(
+      `checked: ${check.operations} operations (${check.indeterminate} indeterminate; left out ${check.knownFailed}` +
+        ` known failed, ${check.unobservedAppends} unobserved appends) in ${check.partitions} keys:` +
+        ` ${check.outcome}, ${check.steps} search steps`,
+    );
+  }
+  if (result.raftViolation !== null) {
+    lines.push(`raft checks (not deciding): ${formatViolation(result.raftViolation)}`);
+  }
+  if (result.passed) lines.push("PASS");
+  else lines.push(...kvFailureLines(result));
+  return lines;
+}
+
+/** A key-value failure: the seed, the violated property with its evidence, the plan, the replay command. */
+export function kvFailureLines(result: KvSimResult): string[] {
+  const violation = result.violation;
+  const what = violation === null ? "failed" : formatKvViolation(violation);
+  const also = result.alsoBroken.length > 0 ? [`  also broken: ${result.alsoBroken.join(", ")}`] : [];
+  return [
+    `FAIL seed ${result.settings.swarm.seed}: ${what}`,
+    ...(violation?.details ?? []).map((line) => `  ${line}`),
+    ...also,
+    ...result.plan.map((line) => `  ${line}`),
+    `  faults hit: ${faultsHit(result.counts)}`,
+    `  replay: ${result.replay}   (add --trace FILE for every event as NDJSON)`,
+  ];
+}
+
+function describeKinds(byKind: KvSimResult["history"]["byKind"]): string {
+  return Object.entries(byKind)
+    .filter(([, count]) => count > 0)
+    .map(([kind, count]) => `${count} ${kind}`)
+    .join(", ");
+}
+
+/** What a key-value swarm adds up over its runs. */
+export interface KvTotals {
+  /** Operations the clients ran, and the final reads. */
+  operations: number;
+  indeterminate: number;
+  /** Operations given to the linearizability checker (the histories less what cannot change a verdict). */
+  checkedOperations: number;
+  /** Of those, the ones that never returned. */
+  checkedIndeterminate: number;
+  knownFailed: number;
+  unobservedAppends: number;
+  steps: number;
+  /** Wall milliseconds spent in the checker, summed over runs, and the longest single check. */
+  checkerMs: number;
+  checkerMsMax: number;
+  /** Runs whose history was checked (runs that stopped earlier were not). */
+  checkedRuns: number;
+}
+
+export function emptyKvTotals(): KvTotals {
+  return {
+    operations: 0,
+    indeterminate: 0,
+    checkedOperations: 0,
+    checkedIndeterminate: 0,
+    knownFailed: 0,
+    unobservedAppends: 0,
+    steps: 0,
+    checkerMs: 0,
+    checkerMsMax: 0,
+    checkedRuns: 0,
+  };
+}
+
+export function addToKvTotals(totals: KvTotals, result: KvSimResult): void {
+  totals.operations += result.history.operations;
+  totals.indeterminate += result.history.indeterminate;
+  const { check } = result;
+  if (check.outcome === "not-run") return;
+  totals.checkedRuns++;
+  totals.checkedOperations += check.operations;
+  totals.checkedIndeterminate += check.indeterminate;
+  totals.knownFailed += check.knownFailed;
+  totals.unobservedAppends += check.unobservedAppends;
+  totals.steps += check.steps;
+  totals.checkerMs += check.checkerMs ?? 0;
+  totals.checkerMsMax = Math.max(totals.checkerMsMax, check.checkerMs ?? 0);
+}
+
+/** The lines a key-value swarm adds to its summary: the volume of history checked and what it cost. */
+export function kvTotalsLines(totals: KvTotals): string[] {
+  return [
+    `kv: ${totals.operations} client operations (${totals.indeterminate} indeterminate);` +
+      ` ${totals.checkedRuns} histories checked: ${totals.checkedOperations} operations` +
+      ` (${totals.checkedIndeterminate} indeterminate), ${totals.knownFailed} known-failed writes and` +
+      ` ${totals.unobservedAppends} unobserved appends left out`,
+    `kv: checker ${totals.steps} search steps, ${(totals.checkerMs / 1000).toFixed(1)} s of wall time in all,` +
+      ` ${totals.checkerMsMax.toFixed(1)} ms at most for one history`,
+  ];
 }

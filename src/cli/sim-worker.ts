@@ -1,10 +1,9 @@
 /**
- * A `tsraft sim` worker process: forked by the sim pool (`sim-pool.ts`), it runs one seed at a time as the
- * parent hands them out over IPC and sends back each result. It keeps no state between seeds: every run builds
+ * A `tsraft sim` worker process: forked by the sim pool (`sim-pool.ts`), it runs one seed at a time (a swarm
+ * seed, or with `--kv` a key-value seed) as the parent hands them out over IPC and sends back each result. It keeps no state between seeds: every run builds
  * its own clock, cluster and random streams from its settings.
  */
-import { runSwarmSeed } from "../sim/swarm/index.ts";
-import { type FromSimWorker, isToSimWorker, type SimJob } from "./sim-pool.ts";
+import { type FromSimWorker, isToSimWorker, runJob as runOneJob, type SimJob } from "./sim-pool.ts";
 
 const send = process.send?.bind(process);
 if (send === undefined) {
@@ -25,7 +24,7 @@ const yieldToHost = (callback: () => void): void => {
 
 async function runJob(job: SimJob): Promise<void> {
   const started = performance.now();
-  const result = await runSwarmSeed({ settings: job.settings, yieldToHost });
+  const result = await runOneJob(job, yieldToHost);
   post({ type: "result", id: job.id, result, wallMs: performance.now() - started, cpu: process.cpuUsage() });
 }
 
@@ -42,7 +41,7 @@ process.on("message", (message: unknown) => {
   queue = queue
     .then(() => runJob(job))
     .catch((error: unknown) => {
-      // runSwarmSeed turns every failure of the code under test into a result; this is a bug in the harness.
+      // A run turns every failure of the code under test into a result; this is a bug in the harness.
       console.error(
         `sim-worker: seed ${job.settings.seed} failed in the harness:`,
         error instanceof Error ? (error.stack ?? error.message) : String(error),

@@ -3,12 +3,26 @@
  * under the faults the seed chooses, checking every safety property after every event and liveness after the
  * heal; many seeds run as a swarm in parallel worker processes, with a progress bar and a coverage table. With
  * `--planted-bug` it hunts a known-wrong core and reports the first seed that catches it (calibration).
+ *
+ * With `--kv`, each seed runs the key-value service on the same cluster and faults instead, with concurrent
+ * clients whose history is checked for linearizability and lost writes (src/jepsen); `--kv-bug` hunts a
+ * known-wrong key-value node the same way.
  */
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { PLANTED_BUGS, type PlantedBug } from "../core/index.ts";
+import {
+  KV_BUGS,
+  KV_DEFAULT_TIME_MS,
+  KV_ONLY_PROPERTIES,
+  KV_PROPERTY_DESCRIPTIONS,
+  type KvBug,
+  type KvSimResult,
+  kvReplayCommand,
+  runKvSeed,
+} from "../jepsen/index.ts";
 import {
   addToCoverage,
   CLUSTER_SIZES,
@@ -32,9 +46,14 @@ import {
 } from "../sim/swarm/index.ts";
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./exit-status.ts";
 import { integerOption, positiveOption, SEED_MAX, seedOption } from "./parse.ts";
-import { runSimPool, type SimJob } from "./sim-pool.ts";
+import { type KvJobSettings, type RunResult, runSimPool, type SimJob } from "./sim-pool.ts";
 import {
+  addToKvTotals,
+  emptyKvTotals,
   failureLines,
+  kvFailureLines,
+  kvRunLines,
+  kvTotalsLines,
   runLines,
   type SwarmProgress,
   swarmProgress,
@@ -61,6 +80,8 @@ export interface SimOptions {
   readonly failFast: boolean;
   /** Where to write every run's result as JSON. */
   readonly json: string | undefined;
+  /** With `--kv`: the key-value harness's settings; null for the swarm's own runs. */
+  readonly kv: KvJobSettings | null;
 }
 
 /** The options as commander hands them over. */
@@ -68,7 +89,7 @@ interface RawSimOptions {
   readonly seed: number;
   readonly seeds?: number;
   readonly budget?: number;
-  readonly time: number;
+  readonly time?: number;
   readonly nodes?: number;
   readonly faults: readonly FaultKind[];
   readonly mix?: Mix;
@@ -77,6 +98,9 @@ interface RawSimOptions {
   readonly jobs: number;
   readonly failFast?: true;
   readonly json?: string;
+  readonly kv?: true;
+  readonly kvBug: KvBug;
+  readonly kvChecksOnly?: true;
 }
 
 /** Failures printed in full at the end of a swarm; the rest get one line each. */
@@ -93,6 +117,10 @@ ${FAULT_KINDS.map((kind) => `  ${kind.padEnd(11)} ${FAULT_KIND_DESCRIPTIONS[kind
 Checked after every event (the first violation stops the run):
 ${(Object.keys(PROPERTY_DESCRIPTIONS) as Property[]).map((p) => `  ${p.padEnd(21)} ${PROPERTY_DESCRIPTIONS[p]}`).join("\n")}
 
+With --kv, each seed runs the key-value service (real KvService, KvStateMachine and KvClient) on the cluster,
+with concurrent clients doing get/put/append/cas/delete under the same faults, and also checks:
+${KV_ONLY_PROPERTIES.map((p) => `  ${p.padEnd(22)} ${KV_PROPERTY_DESCRIPTIONS[p]}`).join("\n")}
+
 Examples:
   tsraft sim --seed 42                           one run, its report, PASS or the failure
   tsraft sim --seed 42 --trace seed-42.ndjson    the same run with every event written as NDJSON
@@ -100,6 +128,11 @@ Examples:
   tsraft sim --budget 60                         as many seeds as fit in a minute
   tsraft sim --seeds 500 --faults crash,torn-write --nodes 3
   tsraft sim --planted-bug forget-vote --seeds 200   the first seed that catches a known-wrong core
+  tsraft sim --kv --seeds 10000                  key-value histories checked on 10000 seeds
+  tsraft sim --kv --seed 42                      replay one key-value seed
+  tsraft sim --kv --kv-bug local-reads --seeds 100   the first seed whose history shows stale reads
+  tsraft sim --kv --kv-checks-only --planted-bug ack-before-persist --seeds 500
+                                                 a wrong core caught by the key-value checks alone
 
 A failure prints its seed, the violated property with the nodes and indexes involved, and the command that
 replays it exactly (the same seed and options write the same trace, byte for byte). Format of traces and the
@@ -121,9 +154,9 @@ export function registerSimCommand(program: Command): void {
     )
     .option(
       "--time <seconds>",
-      `virtual seconds of faults in each run before the liveness phase`,
+      `virtual seconds of faults in each run before the liveness phase (default: ${DEFAULT_TIME_MS / 1000},` +
+        ` with --kv ${KV_DEFAULT_TIME_MS / 1000})`,
       timeOption,
-      DEFAULT_TIME_MS / 1000,
     )
     .option(
       `--nodes <n>`,
@@ -159,13 +192,32 @@ export function registerSimCommand(program: Command): void {
     )
     .option("--fail-fast", "stop a swarm at its first failure")
     .option("--json <file>", "write every run's result to this file as JSON")
+    .option(
+      "--kv",
+      "run the key-value service with concurrent clients and check their history (Jepsen style)",
+    )
+    .addOption(
+      new Option("--kv-bug <name>", "TEST ONLY, with --kv: run a known-wrong key-value node and hunt it")
+        .choices(KV_BUGS)
+        .default("none"),
+    )
+    .option(
+      "--kv-checks-only",
+      "with --kv: only the key-value checks decide (Raft violations are noted), to calibrate them",
+    )
     .addHelpText("after", HELP_AFTER)
     .action(async (raw: RawSimOptions) => {
+      if (raw.kv !== true && (raw.kvBug !== "none" || raw.kvChecksOnly === true)) {
+        printErr("tsraft sim: --kv-bug and --kv-checks-only need --kv");
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      const defaultTimeMs = raw.kv === true ? KV_DEFAULT_TIME_MS : DEFAULT_TIME_MS;
       const code = await runSim({
         seed: raw.seed,
         seeds: raw.seeds,
         budgetMs: raw.budget === undefined ? undefined : raw.budget * 1000,
-        timeMs: Math.round(raw.time * 1000),
+        timeMs: raw.time === undefined ? defaultTimeMs : Math.round(raw.time * 1000),
         nodes: raw.nodes ?? null,
         faults: raw.faults,
         mix: raw.mix ?? mixForPlantedBug(raw.plantedBug),
@@ -174,6 +226,7 @@ export function registerSimCommand(program: Command): void {
         jobs: raw.jobs,
         failFast: raw.failFast === true,
         json: raw.json,
+        kv: raw.kv === true ? { kvBug: raw.kvBug, scope: raw.kvChecksOnly === true ? "kv" : "all" } : null,
       });
       if (code === EXIT_INTERRUPTED) process.exit(code);
       process.exitCode = code;
@@ -245,8 +298,22 @@ export async function runSim(options: SimOptions): Promise<number> {
   return swarm ? await runSwarm(options, Math.min(lastSeed, SEED_MAX)) : await runOne(options);
 }
 
+/** The job of seed `seed` under these options. */
+function jobFor(options: SimOptions, id: number, seed: number): SimJob {
+  const settings = settingsFor(options, seed);
+  return options.kv === null ? { id, settings } : { id, settings, kv: options.kv };
+}
+
+/** The command that replays a job. */
+function replayOf(job: SimJob): string {
+  return job.kv === undefined
+    ? replayCommand(job.settings)
+    : kvReplayCommand({ swarm: job.settings, ...job.kv });
+}
+
 /** One seed, in this process: its report on stdout (deterministic), the wall time on stderr. */
 async function runOne(options: SimOptions): Promise<number> {
+  if (options.kv !== null) return await runKvOne(options, options.kv);
   const settings = settingsFor(options, options.seed);
   const started = globalThis.performance.now();
   const traceFile = options.trace === undefined ? null : createWriteStream(options.trace);
@@ -273,10 +340,51 @@ async function runOne(options: SimOptions): Promise<number> {
   return result.passed ? EXIT_OK : EXIT_FAILURE;
 }
 
+/** One key-value seed, in this process: its report on stdout (deterministic), wall times on stderr. */
+async function runKvOne(options: SimOptions, kv: KvJobSettings): Promise<number> {
+  const started = globalThis.performance.now();
+  const traceFile = options.trace === undefined ? null : createWriteStream(options.trace);
+  const traceFailed = traceFile === null ? null : streamError(traceFile);
+  const result = await runKvSeed({
+    settings: { swarm: settingsFor(options, options.seed), ...kv },
+    yieldToHost,
+    hostNowMs: () => globalThis.performance.now(),
+    ...(traceFile === null ? {} : { trace: (event) => traceFile.write(`${JSON.stringify(event)}\n`) }),
+  });
+  if (traceFile !== null) {
+    const error = await Promise.race([closeStream(traceFile), traceFailed]);
+    if (error !== null && error !== undefined) {
+      printErr(`tsraft sim: cannot write --trace ${options.trace}: ${error.message}`);
+      return EXIT_USAGE;
+    }
+  }
+  for (const line of kvRunLines(result)) print(line);
+  printErr(
+    `tsraft sim: wall ${((globalThis.performance.now() - started) / 1000).toFixed(2)} s` +
+      (result.check.checkerMs === null ? "" : `, checker ${result.check.checkerMs} ms`) +
+      (options.trace === undefined ? "" : `; trace written to ${options.trace}`),
+  );
+  if (options.json !== undefined && !(await writeJson(options.json, [compactRecord(result, null)])))
+    return EXIT_USAGE;
+  return result.passed ? EXIT_OK : EXIT_FAILURE;
+}
+
 /** A run's result with its wall time, as the JSON file holds it (the plan lines dropped, the replay kept). */
-function compactRecord(result: SwarmResult, wallMs: number | null): object {
+function compactRecord(result: SwarmResult | KvSimResult, wallMs: number | null): object {
   const { plan: _plan, ...rest } = result;
   return { ...rest, wallMs };
+}
+
+/** A failed run: its result, or why there is none (its worker died or hung). */
+interface Failure {
+  readonly seed: number;
+  readonly result: RunResult | null;
+  readonly lost: string | null;
+}
+
+/** The property a failed run broke, for the summary's count. */
+function failedProperty(result: RunResult): string {
+  return result.result.violation?.property ?? "failed";
 }
 
 /**
@@ -285,7 +393,7 @@ function compactRecord(result: SwarmResult, wallMs: number | null): object {
  * seeds still running, and reports the lowest catching seed.
  */
 async function runSwarm(options: SimOptions, lastSeed: number): Promise<number> {
-  const hunting = options.plantedBug !== "none";
+  const hunting = options.plantedBug !== "none" || (options.kv !== null && options.kv.kvBug !== "none");
   const started = globalThis.performance.now();
   const deadline = options.budgetMs === undefined ? Number.POSITIVE_INFINITY : started + options.budgetMs;
   const workers = options.jobs;
@@ -293,16 +401,14 @@ async function runSwarm(options: SimOptions, lastSeed: number): Promise<number> 
     `tsraft sim: ${options.seeds === undefined ? "seeds" : `${options.seeds} seeds`} from ${options.seed}` +
       `${options.budgetMs === undefined ? "" : ` for ${options.budgetMs / 1000} s of wall time`},` +
       ` ${options.timeMs / 1000} s of faults each, mix ${options.mix}` +
-      `${hunting ? `, hunting planted bug ${options.plantedBug}` : ""}` +
+      `${options.kv === null ? "" : ", key-value service with clients"}` +
+      `${hunting ? `, hunting ${describeHunted(options)}` : ""}` +
       `, ${workers <= 1 ? "in this process" : `${workers} worker processes`}`,
   );
   const coverage = emptyCoverage();
-  const failures: {
-    readonly seed: number;
-    readonly result: SwarmResult | null;
-    readonly lost: string | null;
-  }[] = [];
-  const byProperty = new Map<Property | "lost", number>();
+  const kvTotals = emptyKvTotals();
+  const failures: Failure[] = [];
+  const byProperty = new Map<string, number>();
   const records: object[] = [];
   let nextSeed = options.seed;
   let nextId = 0;
@@ -317,9 +423,9 @@ async function runSwarm(options: SimOptions, lastSeed: number): Promise<number> 
     options.budgetMs ?? null,
     process.stderr,
   );
-  const noteFailure = (seed: number, result: SwarmResult | null, reason: string | null): void => {
+  const noteFailure = (seed: number, result: RunResult | null, reason: string | null): void => {
     failures.push({ seed, result, lost: reason });
-    const key = result?.violation?.property ?? "lost";
+    const key = result === null ? "lost" : failedProperty(result);
     byProperty.set(key, (byProperty.get(key) ?? 0) + 1);
     if (hunting || options.failFast) stopAbove = Math.min(stopAbove, seed);
   };
@@ -341,14 +447,16 @@ async function runSwarm(options: SimOptions, lastSeed: number): Promise<number> 
       next: (): SimJob | undefined => {
         if (nextSeed > lastSeed || nextSeed > stopAbove || globalThis.performance.now() >= deadline)
           return undefined;
-        return { id: nextId++, settings: settingsFor(options, nextSeed++) };
+        return jobFor(options, nextId++, nextSeed++);
       },
-      onResult: (job, result, wallMs) => {
+      onResult: (job, run, wallMs) => {
+        const { result } = run;
         runs++;
         virtualMs += result.virtualMs;
         highestSeedRun = Math.max(highestSeedRun, job.settings.seed);
         addToCoverage(coverage, result.counts);
-        if (!result.passed) noteFailure(job.settings.seed, result, null);
+        if (run.kind === "kv") addToKvTotals(kvTotals, run.result);
+        if (!result.passed) noteFailure(job.settings.seed, run, null);
         if (options.json !== undefined) records.push(compactRecord(result, wallMs));
         progress.tick(result.passed);
       },
@@ -356,7 +464,7 @@ async function runSwarm(options: SimOptions, lastSeed: number): Promise<number> 
         runs++;
         lost++;
         highestSeedRun = Math.max(highestSeedRun, job.settings.seed);
-        noteFailure(job.settings.seed, null, `${reason}\n  replay: ${replayCommand(job.settings)}`);
+        noteFailure(job.settings.seed, null, `${reason}\n  replay: ${replayOf(job)}`);
         progress.tick(false);
       },
     });
@@ -374,6 +482,7 @@ async function runSwarm(options: SimOptions, lastSeed: number): Promise<number> 
   print("");
   if (hunting) printHunt(options, failures[0], runs);
   else printFailures(failures);
+  if (options.kv !== null) for (const line of kvTotalsLines(kvTotals)) print(line);
   for (const line of swarmSummaryLines({
     runs,
     failed: failures.length,
@@ -397,23 +506,32 @@ async function runSwarm(options: SimOptions, lastSeed: number): Promise<number> 
   return failures.length === 0 ? EXIT_OK : EXIT_FAILURE;
 }
 
+/** What a hunt is after: the planted core bug, the key-value bug, or both. */
+function describeHunted(options: SimOptions): string {
+  const parts: string[] = [];
+  if (options.plantedBug !== "none") parts.push(`planted bug ${options.plantedBug}`);
+  if (options.kv !== null && options.kv.kvBug !== "none") parts.push(`kv bug ${options.kv.kvBug}`);
+  if (options.kv?.scope === "kv") parts.push("(key-value checks only)");
+  return parts.join(" ");
+}
+
+/** A failure's full report. */
+function failureReport(result: RunResult): string[] {
+  return result.kind === "swarm" ? failureLines(result.result) : kvFailureLines(result.result);
+}
+
 /** A hunt's verdict: the lowest seed that caught the planted bug, with its failure and replay command. */
-function printHunt(
-  options: SimOptions,
-  first:
-    | { readonly seed: number; readonly result: SwarmResult | null; readonly lost: string | null }
-    | undefined,
-  runs: number,
-): void {
+function printHunt(options: SimOptions, first: Failure | undefined, runs: number): void {
+  const hunted = `${describeHunted(options)} (mix ${options.mix})`;
   if (first === undefined) {
-    print(`planted bug ${options.plantedBug} (mix ${options.mix}): not caught in ${runs} seeds`);
+    print(`${hunted}: not caught in ${runs} seeds`);
     return;
   }
   print(
-    `planted bug ${options.plantedBug} (mix ${options.mix}): caught at seed ${first.seed},` +
+    `${hunted}: caught at seed ${first.seed},` +
       ` the ${first.seed - options.seed + 1}${ordinalSuffix(first.seed - options.seed + 1)} seed from ${options.seed}`,
   );
-  if (first.result !== null) for (const line of failureLines(first.result)) print(line);
+  if (first.result !== null) for (const line of failureReport(first.result)) print(line);
   else print(`  seed ${first.seed} was lost: ${first.lost ?? ""}`);
   print("");
 }
@@ -425,23 +543,16 @@ function ordinalSuffix(n: number): string {
 }
 
 /** The swarm's failures: the first few in full, then one line each, then a count of the rest. */
-function printFailures(
-  failures: readonly {
-    readonly seed: number;
-    readonly result: SwarmResult | null;
-    readonly lost: string | null;
-  }[],
-): void {
+function printFailures(failures: readonly Failure[]): void {
   failures.forEach((failure, index) => {
     if (index >= FAILURES_LISTED_MAX) return;
     if (failure.result === null) {
       print(`FAIL seed ${failure.seed}: lost: ${failure.lost ?? ""}`);
     } else if (index < FAILURES_SHOWN_MAX) {
-      for (const line of failureLines(failure.result)) print(line);
+      for (const line of failureReport(failure.result)) print(line);
     } else {
-      const violation = failure.result.violation;
       print(
-        `FAIL seed ${failure.seed}: ${violation?.property ?? "failed"}  replay: ${failure.result.replay}`,
+        `FAIL seed ${failure.seed}: ${failedProperty(failure.result)}  replay: ${failure.result.result.replay}`,
       );
     }
   });

@@ -26,8 +26,29 @@ const yieldToHost = (callback: () => void): void => {
 /** Seeds every run checks, in each mix. */
 const FIXED_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
-/** Seeds that once failed, each with the mix it failed in and what it found. None yet. */
-const REGRESSION_SEEDS: readonly { readonly seed: number; readonly mix: Mix; readonly found: string }[] = [];
+/** Seeds that once failed, each with the mix it failed in and what it found. */
+const REGRESSION_SEEDS: readonly { readonly seed: number; readonly mix: Mix; readonly found: string }[] = [
+  {
+    seed: 676,
+    mix: "membership",
+    found: "stale read: a rejection of an older term's request echoed its read round into a later term",
+  },
+  {
+    seed: 3901,
+    mix: "default",
+    found: "stale read: a rejection of an older term's request echoed its read round into a later term",
+  },
+  {
+    seed: 4318,
+    mix: "default",
+    found: "no leader for good: a leader that removed itself stepped down before C_new committed, and never campaigned",
+  },
+  {
+    seed: 901,
+    mix: "membership",
+    found: "no leader for good: a leader that removed itself stepped down before C_new committed, and never campaigned",
+  },
+];
 
 /** Wall-clock seconds of the random batch when TSRAFT_SIM_SECONDS is unset. */
 const DEFAULT_BATCH_SECONDS = 75;

@@ -273,10 +273,10 @@ describe("SwarmChecker", () => {
 
   test("commit monotonicity: the persisted commit index never goes back", () => {
     const { checker, violations } = makeChecker();
-    checker.onSync(n(1), 5);
-    checker.onSync(n(1), 5);
+    checker.onSync(n(1), 5, 1);
+    checker.onSync(n(1), 5, 1);
     assert.equal(violations.length, 0);
-    checker.onSync(n(1), 4);
+    checker.onSync(n(1), 4, 1);
     assert.equal(violations[0]?.property, "commit-monotonic");
   });
 

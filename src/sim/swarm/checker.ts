@@ -1,7 +1,8 @@
-import type { Entry, LogIndex, NodeId, RaftNode } from "../../core/index.ts";
+import type { Entry, LogIndex, Membership, NodeId, RaftNode } from "../../core/index.ts";
 import type { StorageUpdate } from "../../peer/index.ts";
 import { assert } from "../../util/assert.ts";
 import { sameBytes } from "../safety-checker.ts";
+import { ConfigChecker, type ConfigCounts, type LeaderView } from "./config-checker.ts";
 import type { Violation, ViolationEvidence } from "./violation.ts";
 import { WrittenLog } from "./written-log.ts";
 
@@ -46,6 +47,8 @@ interface NodeWatch {
   leader: LeaderWatch | null;
   /** The highest commit index the node has synced to its disk, over every incarnation. */
   durableCommit: number;
+  /** The term on the node's disk, as far as its syncs and boots have shown it (terms on disk never go back). */
+  durableTerm: number;
   /** The node's log as written to storage (synced or not). */
   readonly written: WrittenLog;
 }
@@ -55,6 +58,7 @@ const TERM_KEY_SPAN = 2 ** 21;
 
 /** Everything a {@link SwarmChecker} needs. */
 export interface SwarmCheckerOptions {
+  /** The starting nodes, which are also the starting configuration's voters; nodes added later are watched from their first boot. */
   readonly nodes: readonly NodeId[];
   /** Virtual time, stamped on violations. */
   readonly now: () => number;
@@ -74,6 +78,8 @@ export interface SwarmCheckerOptions {
  * - State Machine Safety: nodes commit, write at or below their own commit index, and apply the same entry
  *   at an index; a node never drops an entry at or below its commit index.
  * - Commit and apply monotonicity, apply once: per incarnation, and for the persisted commit across crashes.
+ * - Configurations (see {@link ConfigChecker}): committed configurations move by joint-consensus steps, a new
+ *   leader's configuration meets the committed one, and no two leaders both hold a majority at any moment.
  *
  * The first violation is reported and every later observation is ignored, so the evidence stays as it was.
  */
@@ -91,23 +97,44 @@ export class SwarmChecker {
     number,
     { readonly high: number; readonly low: number; readonly node: NodeId }
   >();
+  readonly #configs: ConfigChecker;
   #violation: Violation | null = null;
 
   constructor(options: SwarmCheckerOptions) {
     this.#now = options.now;
     this.#onViolation = options.onViolation;
-    for (const id of options.nodes) {
-      this.#watches.set(id, {
-        id,
-        raft: null,
-        commit: 0,
-        commitChecked: 0,
-        lastApplied: 0,
-        leader: null,
-        durableCommit: 0,
-        written: new WrittenLog(),
-      });
-    }
+    for (const id of options.nodes) this.#addWatch(id);
+    this.#configs = new ConfigChecker({
+      initialVoters: options.nodes,
+      fail: (evidence) => this.fail(evidence),
+      leaderOfTerm: (term) => this.#leaderOfTerm.get(term),
+    });
+  }
+
+  #addWatch(id: NodeId): NodeWatch {
+    const watch: NodeWatch = {
+      id,
+      raft: null,
+      commit: 0,
+      commitChecked: 0,
+      lastApplied: 0,
+      leader: null,
+      durableCommit: 0,
+      durableTerm: 0,
+      written: new WrittenLog(),
+    };
+    this.#watches.set(id, watch);
+    return watch;
+  }
+
+  /** The latest configuration known committed (the starting one until a membership entry commits). */
+  get latestMembership(): Membership {
+    return this.#configs.latestCommitted;
+  }
+
+  /** What the configuration checks counted so far. */
+  get configCounts(): Readonly<ConfigCounts> {
+    return this.#configs.counts;
   }
 
   /** The first violation, once there is one. */
@@ -129,10 +156,11 @@ export class SwarmChecker {
 
   // ---- incarnations ------------------------------------------------------------------------------------
 
-  /** Node `id` booted (first boot or restart) with `raft` as its core. */
+  /** Node `id` booted (first boot or restart) with `raft` as its core; a node met for the first time is watched from now. */
   attach(id: NodeId, raft: RaftNode): void {
-    const watch = this.#watch(id);
+    const watch = this.#watches.get(id) ?? this.#addWatch(id);
     watch.raft = raft;
+    watch.durableTerm = Math.max(watch.durableTerm, raft.term);
     watch.commit = raft.log.committed;
     // Check the whole committed prefix it booted with: a restart must not bring back something else.
     watch.commitChecked = 0;
@@ -165,6 +193,12 @@ export class SwarmChecker {
   /** Looks at every running node: call after every event. */
   observeAll(): void {
     for (const id of this.#watches.keys()) this.observe(id);
+    if (this.#violation !== null) return;
+    const leaders: LeaderView[] = [];
+    for (const watch of this.#watches.values()) {
+      if (watch.raft?.role === "leader") leaders.push({ id: watch.id, raft: watch.raft });
+    }
+    this.#configs.checkLeaders(leaders, (id) => this.#watches.get(id)?.durableTerm ?? 0);
   }
 
   /** Looks at node `id`: call after each input it handled. */
@@ -229,13 +263,17 @@ export class SwarmChecker {
     return false;
   }
 
-  /** Leader Completeness at election: the new leader holds every entry committed in an earlier term. */
+  /**
+   * Leader Completeness at election: the new leader holds every entry committed in an earlier term. And its
+   * configuration's quorums meet the committed configuration's.
+   */
   #checkNewLeader(id: NodeId, raft: RaftNode): void {
     for (let index = 1; index <= this.#committed.length; index++) {
       const record = this.#committed[index - 1] as CommittedRecord;
       if (record.commitTerm >= raft.term) continue;
       if (!this.#leaderHolds(id, raft, index, record)) return;
     }
+    this.#configs.newLeader(id, raft);
   }
 
   /** Whether leader `raft` holds committed entry `index`; fails Leader Completeness if not. */
@@ -302,6 +340,7 @@ export class SwarmChecker {
         node: watch.id,
       };
       this.#committed.push(added);
+      if (!this.#configs.committed(entry, watch.id, added.commitTerm)) return false;
       // Leaders of later terms, elected before anyone was seen to commit this, must hold it all the same.
       for (const other of this.#watches.values()) {
         const leader = other.raft;
@@ -400,10 +439,11 @@ export class SwarmChecker {
     return false;
   }
 
-  /** Node `id`'s disk synced a write; `durableCommit` is the commit index now on its disk. */
-  onSync(id: NodeId, durableCommit: number): void {
+  /** Node `id`'s disk synced a write; `durableCommit` and `durableTerm` are the hard state now on its disk. */
+  onSync(id: NodeId, durableCommit: number, durableTerm: number): void {
     const watch = this.#watch(id);
     if (this.#violation !== null) return;
+    watch.durableTerm = Math.max(watch.durableTerm, durableTerm);
     if (durableCommit < watch.durableCommit) {
       this.fail({
         property: "commit-monotonic",

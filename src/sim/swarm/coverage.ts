@@ -51,6 +51,42 @@ export interface RunCounts {
   proposals: number;
   /** The highest index known committed at the end. */
   committed: number;
+  /** Brand-new nodes the operator started (with no configuration, to be added). */
+  nodesAdded: number;
+  /** Membership changes the operator asked of a node it believed to lead. */
+  membershipRequests: number;
+  /** ... that the leader accepted (appended). */
+  membershipAccepted: number;
+  /** ... refused because a change was in flight (uncommitted, or joint not yet left). */
+  refusedInFlight: number;
+  /** Promotions refused because the learner had not caught up. */
+  refusedNotCaughtUp: number;
+  /** Accepted removals of the leader itself. */
+  leaderRemovals: number;
+  /** Membership entries committed. */
+  configsCommitted: number;
+  /** Joint configurations committed. */
+  jointEntered: number;
+  /** Configurations leaving a joint one committed. */
+  jointLeft: number;
+  /** Committed changes of learners only. */
+  learnerChanges: number;
+  /** Committed configurations that removed the leader that appended them. */
+  leaderRemovalsCommitted: number;
+  /** Removed nodes the operator stopped. */
+  removedNodesStopped: number;
+  /** Leader transfers a leader accepted. */
+  transfersRequested: number;
+  /** ... whose target then won an election within two election timeouts. */
+  transfersCompleted: number;
+  /** Times the flapping node was cut off or crashed. */
+  flaps: number;
+  /** Linearizable reads the read probe asked for. */
+  readsAsked: number;
+  /** ... that a node confirmed (each checked against what was committed when it was asked). */
+  readsConfirmed: number;
+  /** ... confirmed without waiting for a round trip: by a lease, or by a leader that is the only voter. */
+  readsAtOnce: number;
 }
 
 /** All counts at zero. */
@@ -81,6 +117,24 @@ export function emptyCounts(): RunCounts {
     elections: 0,
     proposals: 0,
     committed: 0,
+    nodesAdded: 0,
+    membershipRequests: 0,
+    membershipAccepted: 0,
+    refusedInFlight: 0,
+    refusedNotCaughtUp: 0,
+    leaderRemovals: 0,
+    configsCommitted: 0,
+    jointEntered: 0,
+    jointLeft: 0,
+    learnerChanges: 0,
+    leaderRemovalsCommitted: 0,
+    removedNodesStopped: 0,
+    transfersRequested: 0,
+    transfersCompleted: 0,
+    flaps: 0,
+    readsAsked: 0,
+    readsConfirmed: 0,
+    readsAtOnce: 0,
   };
 }
 
@@ -108,6 +162,22 @@ export const COVERAGE_ROWS: readonly CoverageRow[] = [
   { name: "process pause", count: "pauses" },
   { name: "pause of the leader", count: "leaderPauses" },
   { name: "clock skew", count: "skewedNodes" },
+  { name: "new node started (joining)", count: "nodesAdded" },
+  { name: "membership change accepted", count: "membershipAccepted" },
+  { name: "change refused: one in flight", count: "refusedInFlight" },
+  { name: "promotion refused: not caught up", count: "refusedNotCaughtUp" },
+  { name: "configuration committed", count: "configsCommitted" },
+  { name: "joint configuration entered", count: "jointEntered" },
+  { name: "joint configuration left", count: "jointLeft" },
+  { name: "learner added or removed", count: "learnerChanges" },
+  { name: "removal of the leader accepted", count: "leaderRemovals" },
+  { name: "removal of the leader committed", count: "leaderRemovalsCommitted" },
+  { name: "removed node stopped", count: "removedNodesStopped" },
+  { name: "leader transfer started", count: "transfersRequested" },
+  { name: "leader transfer completed", count: "transfersCompleted" },
+  { name: "flapping node cut off or crashed", count: "flaps" },
+  { name: "linearizable read confirmed", count: "readsConfirmed" },
+  { name: "read confirmed at once (lease)", count: "readsAtOnce" },
 ];
 
 /** A swarm's coverage: for each count, how many runs had it above zero, and its total. */

@@ -17,6 +17,9 @@ export const FAULT_KINDS = [
   "torn-write",
   "pause",
   "skew",
+  "membership",
+  "transfer",
+  "flap",
 ] as const;
 
 /** One kind of fault. */
@@ -36,6 +39,10 @@ export const FAULT_KIND_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
   "torn-write": "a node crashes in the middle of a write: a prefix of its entries reaches the disk",
   pause: "a process stops (like SIGSTOP) and resumes, handling what queued up meanwhile",
   skew: "each node's clock runs at its own rate (0.8x to 1.2x)",
+  membership:
+    "an operator adds new nodes as learners, promotes them, removes voters (the leader too) and learners, and stops removed nodes",
+  transfer: "an operator hands leadership to a random voter (TimeoutNow)",
+  flap: "one node cut off and reconnected, or crashed and restarted, every few election timeouts",
 };
 
 /** Whether `name` is a fault kind. */
@@ -50,6 +57,20 @@ export const PARTITION_KINDS = [
   "bridge",
   "one-way",
 ] as const satisfies readonly FaultKind[];
+
+/**
+ * The operations and the flapping node: fault kinds that an operator (or a bad network card) brings, drawn from
+ * their own random stream so that adding them left every older plan decision of a seed as it was.
+ */
+export const OPERATION_KINDS = ["membership", "transfer", "flap"] as const satisfies readonly FaultKind[];
+
+/** One operation kind. */
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/** Whether `kind` is an operation kind. */
+export function isOperationKind(kind: FaultKind): kind is OperationKind {
+  return (OPERATION_KINDS as readonly FaultKind[]).includes(kind);
+}
 
 /** One partition shape. */
 export type PartitionKind = (typeof PARTITION_KINDS)[number];

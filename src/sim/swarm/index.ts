@@ -6,6 +6,13 @@
 export { SwarmChecker, type SwarmCheckerOptions } from "./checker.ts";
 export { Client, commandText, decodeCommand, encodeCommand } from "./client.ts";
 export {
+  ConfigChecker,
+  type ConfigCounts,
+  disjointQuorums,
+  includesQuorum,
+  invalidStep,
+} from "./config-checker.ts";
+export {
   addToCoverage,
   COVERAGE_ROWS,
   type Coverage,
@@ -21,12 +28,18 @@ export {
   type FaultKind,
   formatFaultKinds,
   isFaultKind,
+  isOperationKind,
+  OPERATION_KINDS,
+  type OperationKind,
   PARTITION_KINDS,
   type PartitionKind,
   parseFaultKinds,
 } from "./fault-kinds.ts";
+export { Flapper } from "./flapper.ts";
+export { Operator, type OperatorOptions, VOTERS_MAX, VOTERS_MIN } from "./membership-ops.ts";
 export { Nemesis } from "./nemesis.ts";
 export { NodeProcess, PAUSED_INPUTS_MAX } from "./node-runtime.ts";
+export { NODE_SLOTS_MAX, RUNNING_NODES_MAX, templateOf } from "./node-slots.ts";
 export { drawPartition, type Link, type PartitionShape } from "./partition-shapes.ts";
 export {
   CLUSTER_SIZES,
@@ -37,11 +50,14 @@ export {
   type LinkPlan,
   MIXES,
   type Mix,
+  type OperationsPlan,
+  type ProtocolPlan,
   planRun,
   type SwarmPlan,
   type SwarmSettings,
   TICK_MS,
 } from "./plan.ts";
+export { ReadProbe } from "./read-probe.ts";
 export {
   DEFAULT_TIME_MS,
   defaultSettings,
@@ -60,7 +76,14 @@ export {
   type SwarmRunOptions,
 } from "./run-seed.ts";
 export { type CrashLoss, SimDisk, type TornWrite } from "./sim-disk.ts";
-export { type Envelope, HEALED_LINK, SwarmCluster, type SwarmClusterOptions } from "./swarm-cluster.ts";
+export {
+  type Envelope,
+  HEALED_LINK,
+  type HostedNode,
+  type NodeHostContext,
+  SwarmCluster,
+  type SwarmClusterOptions,
+} from "./swarm-cluster.ts";
 export {
   type SwarmTraceEvent,
   TRACE_FORMAT_VERSION,

@@ -57,7 +57,7 @@ export class Nemesis {
     this.#clock.setTimer(() => {
       if (!this.#running || !cluster.isUp(id)) return;
       if (enabled.includes("isolate"))
-        cluster.setPartition(drawPartition("isolate", cluster.ids, id, this.#random));
+        cluster.setPartition(drawPartition("isolate", this.#partitionIds(), id, this.#random));
       else if (enabled.includes("crash")) cluster.crash(id, false, this.#downtime());
     }, 0);
   }
@@ -99,7 +99,9 @@ export class Nemesis {
       actions.push({
         weight: weights.partition,
         run: () =>
-          cluster.setPartition(drawPartition(random.pick(shapes), cluster.ids, this.#target(), random)),
+          cluster.setPartition(
+            drawPartition(random.pick(shapes), this.#partitionIds(), this.#target(), random),
+          ),
       });
     }
     const up = cluster.ids.filter((id) => cluster.isUp(id));
@@ -137,6 +139,15 @@ export class Nemesis {
       });
     }
     return actions;
+  }
+
+  /**
+   * The nodes a partition is drawn over: those the operator has not stopped — unless it stopped so many that
+   * fewer than three are left, too few for every shape; then every node there ever was.
+   */
+  #partitionIds(): readonly NodeId[] {
+    const active = this.#cluster.activeIds;
+    return active.length >= 3 ? active : this.#cluster.ids;
   }
 
   /** The leader, as often as the plan aims at it (when there is one); otherwise null, for a random pick. */

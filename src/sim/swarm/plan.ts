@@ -1,7 +1,7 @@
 import type { PlantedBug } from "../../core/index.ts";
 import { assert } from "../../util/assert.ts";
 import { deriveSeed, Random } from "../../util/random.ts";
-import { FAULT_KINDS, type FaultKind } from "./fault-kinds.ts";
+import { FAULT_KINDS, type FaultKind, isOperationKind, OPERATION_KINDS } from "./fault-kinds.ts";
 
 /**
  * What one swarm seed runs: the settings a person chooses (on the command line) and the plan the seed draws
@@ -33,10 +33,11 @@ export const FAULT_PHASE_MS_MAX = 3_600_000;
 
 /**
  * How a seed weighs its faults: `default` enables every allowed fault kind with even odds and a moderate pace;
- * `durability`, `amnesia` and `churn` are biased towards the faults that expose one kind of mistake (see
- * MIX_PROFILES below).
+ * `durability`, `amnesia` and `churn` are biased towards the faults that expose one kind of mistake, and
+ * `membership` always runs the operator's membership changes and leader transfers and a flapping node, at a
+ * brisk pace, on top of the usual faults (see MIX_PROFILES below).
  */
-export const MIXES = ["default", "durability", "amnesia", "churn"] as const;
+export const MIXES = ["default", "durability", "amnesia", "churn", "membership"] as const;
 
 /** A fault mix; see {@link MIXES}. */
 export type Mix = (typeof MIXES)[number];
@@ -120,6 +121,53 @@ export interface SwarmPlan {
   readonly downtimeMaxMs: number;
   /** Longest a process pause lasts, in milliseconds. */
   readonly pauseMaxMs: number;
+  /** The core's optional protocol features every node runs with. */
+  readonly protocol: ProtocolPlan;
+  /** The operator's membership changes and transfers, and the flapping node (each only when enabled). */
+  readonly operations: OperationsPlan;
+}
+
+/**
+ * The optional protocol features of RaftConfig a seed's nodes run with: runs mix PreVote and CheckQuorum on and
+ * off (alone and together), and lease reads on top of CheckQuorum, since each changes who may be elected when.
+ */
+export interface ProtocolPlan {
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Only with `checkQuorum` (RaftConfig refuses it otherwise). */
+  readonly leaseReads: boolean;
+}
+
+/** How a flapping node flaps: its links are cut, its process crashes, or either at each flap. */
+export type FlapMode = "cut" | "crash" | "both";
+
+/** The operator's pace and habits (the `membership` and `transfer` kinds) and the flapping node (`flap`). */
+export interface OperationsPlan {
+  /** Mean milliseconds between two membership actions. */
+  readonly membershipIntervalMs: number;
+  /**
+   * Percent of membership actions followed at once by another, without waiting for the first to commit: an
+   * impatient operator, or two of them, which the leader must refuse while a change is in flight.
+   */
+  readonly burstPercent: number;
+  /** Percent of voter removals aimed at the leader itself. */
+  readonly removeLeaderPercent: number;
+  /** Percent of removed nodes the operator stops once their removal committed; the rest are left running. */
+  readonly stopRemovedPercent: number;
+  /** Longest wait between seeing a removal committed and stopping the node, in milliseconds. */
+  readonly stopDelayMaxMs: number;
+  /** Mean milliseconds between two leader transfers. */
+  readonly transferIntervalMs: number;
+  readonly flapMode: FlapMode;
+  /** Milliseconds from one flap of the node to the next: a few election timeouts. */
+  readonly flapPeriodMs: number;
+  /** How long each flap keeps the node cut off or down, in milliseconds. */
+  readonly flapDownMs: number;
+  /**
+   * Mean milliseconds between two linearizable reads of the read probe (read-probe.ts), or 0 for a run
+   * without reads. Runs with lease reads always read.
+   */
+  readonly readIntervalMs: number;
 }
 
 /** Percent chance that a seed enables an allowed fault kind that its mix does not force. */
@@ -166,6 +214,14 @@ interface MixProfile {
   readonly leaderBiasPercent: number;
   readonly downtimeMaxMs: number;
   readonly pauseMaxMs: readonly number[];
+  /** Percent chance that a seed enables an allowed operation kind its mix does not force. */
+  readonly operationsPercent: number;
+  /** The range of {@link OperationsPlan.membershipIntervalMs}. */
+  readonly membershipIntervalMs: Range;
+  /** The choices of {@link OperationsPlan.burstPercent}. */
+  readonly burstPercent: readonly number[];
+  /** The range of {@link OperationsPlan.transferIntervalMs}. */
+  readonly transferIntervalMs: Range;
 }
 
 /**
@@ -200,6 +256,10 @@ const MIX_PROFILES: Readonly<Record<Mix, MixProfile>> = {
     leaderBiasPercent: 50,
     downtimeMaxMs: 2000,
     pauseMaxMs: [100, 500, 1500],
+    operationsPercent: 35,
+    membershipIntervalMs: [200, 1000],
+    burstPercent: [0, 10],
+    transferIntervalMs: [300, 1500],
   },
   durability: {
     forced: ["crash", "torn-write", "duplicate", "delay"],
@@ -220,6 +280,10 @@ const MIX_PROFILES: Readonly<Record<Mix, MixProfile>> = {
     leaderBiasPercent: 50,
     downtimeMaxMs: 300,
     pauseMaxMs: [100, 500, 1500],
+    operationsPercent: 35,
+    membershipIntervalMs: [200, 1000],
+    burstPercent: [0, 10],
+    transferIntervalMs: [300, 1500],
   },
   amnesia: {
     forced: ["crash", "duplicate", "reorder"],
@@ -240,6 +304,10 @@ const MIX_PROFILES: Readonly<Record<Mix, MixProfile>> = {
     leaderBiasPercent: 50,
     downtimeMaxMs: 300,
     pauseMaxMs: [100, 500],
+    operationsPercent: 35,
+    membershipIntervalMs: [200, 1000],
+    burstPercent: [0, 10],
+    transferIntervalMs: [300, 1500],
   },
   churn: {
     forced: ["isolate", "split", "bridge", "crash", "pause"],
@@ -260,6 +328,34 @@ const MIX_PROFILES: Readonly<Record<Mix, MixProfile>> = {
     leaderBiasPercent: 90,
     downtimeMaxMs: 2000,
     pauseMaxMs: [100, 500, 1500],
+    operationsPercent: 35,
+    membershipIntervalMs: [200, 1000],
+    burstPercent: [0, 10],
+    transferIntervalMs: [300, 1500],
+  },
+  membership: {
+    forced: ["membership", "transfer", "flap"],
+    clusterSizes: CLUSTER_SIZES,
+    lossPerMille: [10, 200],
+    duplicatePerMille: [10, 100],
+    delayMaxMs: [2, 20],
+    holdPerMille: [5, 50],
+    syncMinUs: 100,
+    syncMaxUs: [500, 5000],
+    entriesPerMessageMax: [4, 16, 64, 256],
+    clientIntervalMs: [5, 20, 60, 200],
+    nemesisIntervalMs: [100, 600],
+    weights: { partition: 2, heal: 2, crash: 2, tear: 1, pause: 1 },
+    crashTiming: { midWritePercent: 40, afterSyncPercent: 20 },
+    strikeNewLeaderPercent: 10,
+    amnesiaPercent: [0],
+    leaderBiasPercent: 50,
+    downtimeMaxMs: 2000,
+    pauseMaxMs: [100, 500, 1500],
+    operationsPercent: 100,
+    membershipIntervalMs: [60, 400],
+    burstPercent: [0, 20, 50],
+    transferIntervalMs: [200, 1000],
   },
 };
 
@@ -272,7 +368,9 @@ export function planRun(settings: SwarmSettings): SwarmPlan {
   const nodes = settings.nodes ?? random.pick(profile.clusterSizes);
   const enabled = FAULT_KINDS.filter(
     (kind) =>
-      settings.faults.includes(kind) && (profile.forced.includes(kind) || random.chance(ENABLE_PERCENT, 100)),
+      !isOperationKind(kind) &&
+      settings.faults.includes(kind) &&
+      (profile.forced.includes(kind) || random.chance(ENABLE_PERCENT, 100)),
   );
   const on = (kind: FaultKind) => enabled.includes(kind);
 
@@ -317,7 +415,52 @@ export function planRun(settings: SwarmSettings): SwarmPlan {
     leaderBiasPercent: profile.leaderBiasPercent,
     downtimeMaxMs: profile.downtimeMaxMs,
     pauseMaxMs: random.pick(profile.pauseMaxMs),
+    ...planOperations(settings, profile, enabled),
   };
+}
+
+/**
+ * The operation kinds a seed enables (appended to `enabled`, which it extends), its protocol features and the
+ * operator's habits: all drawn from a stream of their own, so every decision {@link planRun} made before these
+ * existed is still the same for the same seed.
+ */
+function planOperations(
+  settings: SwarmSettings,
+  profile: MixProfile,
+  enabled: FaultKind[],
+): Pick<SwarmPlan, "protocol" | "operations"> {
+  const random = new Random(deriveSeed(settings.seed, "plan-operations"));
+  for (const kind of OPERATION_KINDS) {
+    const allowed = settings.faults.includes(kind);
+    if (allowed && (profile.forced.includes(kind) || random.chance(profile.operationsPercent, 100))) {
+      enabled.push(kind);
+    }
+  }
+  // Four runs in ten without either feature, one with each alone, two with both, two with lease reads too —
+  // unless the seed skews clocks or pauses processes: a lease is sound only while no node's clock runs faster
+  // than the leader's by more than its margin (RaftConfig.leaseReads), and a paused leader's clock stops.
+  const features = random.int(10);
+  const boundedDrift = !enabled.includes("skew") && !enabled.includes("pause");
+  const protocol: ProtocolPlan = {
+    preVote: features === 4 || features >= 6,
+    checkQuorum: features >= 5,
+    leaseReads: features >= 8 && boundedDrift,
+  };
+  const timeouts = (low: number, high: number) =>
+    Math.round((random.intBetween(low * 10, high * 10) * ELECTION_TIMEOUT_MAX_MS) / 10);
+  const operations: OperationsPlan = {
+    membershipIntervalMs: random.intBetween(...profile.membershipIntervalMs),
+    burstPercent: random.pick(profile.burstPercent),
+    removeLeaderPercent: random.pick([10, 30, 60]),
+    stopRemovedPercent: random.pick([50, 80, 100]),
+    stopDelayMaxMs: random.pick([1, 300, 2000]),
+    transferIntervalMs: random.intBetween(...profile.transferIntervalMs),
+    flapMode: random.pick(["cut", "crash", "both"] as const),
+    flapPeriodMs: timeouts(1, 4),
+    flapDownMs: timeouts(0.5, 2),
+    readIntervalMs: random.chance(1, 2) || protocol.leaseReads ? random.pick([10, 50, 200]) : 0,
+  };
+  return { protocol, operations };
 }
 
 function validateSettings(settings: SwarmSettings): void {
@@ -364,7 +507,26 @@ export function describePlan(plan: SwarmPlan): string[] {
   if (on("pause")) nodes.push(`pauses up to ${plan.pauseMaxMs} ms`);
   if (on("skew"))
     nodes.push(`clock rates ${plan.skewPerMille.map((rate) => (rate / 1000).toFixed(3)).join(", ")}`);
-  const { settings } = plan;
+  const { settings, protocol, operations } = plan;
+  const features = [
+    protocol.preVote ? "pre-vote" : "",
+    protocol.checkQuorum ? "check-quorum" : "",
+    protocol.leaseReads ? "lease reads" : "",
+  ].filter((feature) => feature !== "");
+  const operator: string[] = [];
+  if (on("membership")) {
+    operator.push(
+      `membership changes every ~${operations.membershipIntervalMs} ms (${operations.burstPercent}% in bursts,` +
+        ` ${operations.removeLeaderPercent}% of removals aimed at the leader, ${operations.stopRemovedPercent}%` +
+        ` of removed nodes stopped within ${operations.stopDelayMaxMs} ms)`,
+    );
+  }
+  if (on("transfer")) operator.push(`a leader transfer every ~${operations.transferIntervalMs} ms`);
+  if (on("flap")) {
+    operator.push(
+      `a flapping node (${operations.flapMode}) every ${operations.flapPeriodMs} ms for ${operations.flapDownMs} ms`,
+    );
+  }
   return [
     `${plan.nodes} nodes, ${settings.timeMs / 1000} s of faults (mix ${settings.mix}` +
       `${settings.plantedBug === "none" ? "" : `, planted bug ${settings.plantedBug}`}), then liveness`,
@@ -375,6 +537,9 @@ export function describePlan(plan: SwarmPlan): string[] {
       `${plan.strikeNewLeaderPercent > 0 ? `, ${plan.strikeNewLeaderPercent}% of new leaders struck at once` : ""}),` +
       ` a client burst of 1–${plan.clientBurstMax} commands every ~${plan.clientIntervalMs} ms`,
     `config: ${plan.entriesPerMessageMax} entries per AppendEntries, ${plan.inflightMessagesMax} in flight,` +
-      ` fsync ${plan.syncMinUs / 1000}–${plan.syncMaxUs / 1000} ms`,
+      ` fsync ${plan.syncMinUs / 1000}–${plan.syncMaxUs / 1000} ms` +
+      `${features.length === 0 ? "" : `, ${features.join(", ")}`}`,
+    `operator: ${operator.length === 0 ? "none" : operator.join(", ")}`,
+    `reads: ${operations.readIntervalMs === 0 ? "none" : `a linearizable read every ~${operations.readIntervalMs} ms`}`,
   ];
 }

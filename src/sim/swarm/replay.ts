@@ -31,6 +31,8 @@ export function mixForPlantedBug(plantedBug: SwarmSettings["plantedBug"]): Mix {
       return "durability";
     case "commit-earlier-term":
       return "churn";
+    case "concurrent-membership-changes":
+      return "membership";
     default:
       return "default";
   }

@@ -1,11 +1,15 @@
-import { asNodeId, type Entry, type NodeId } from "../../core/index.ts";
+import { allMembers, asNodeId, describeMembership, type Entry, type NodeId } from "../../core/index.ts";
 import { deriveSeed, Random } from "../../util/random.ts";
 import { VirtualClock, type YieldToHost } from "../virtual-clock.ts";
 import { SwarmChecker } from "./checker.ts";
 import { Client, decodeCommand } from "./client.ts";
+import { includesQuorum } from "./config-checker.ts";
 import { emptyCounts, type RunCounts } from "./coverage.ts";
+import { Flapper } from "./flapper.ts";
+import { Operator } from "./membership-ops.ts";
 import { Nemesis } from "./nemesis.ts";
 import { describePlan, planRun, type SwarmPlan, type SwarmSettings } from "./plan.ts";
+import { ReadProbe } from "./read-probe.ts";
 import { replayCommand } from "./replay.ts";
 import { SwarmCluster } from "./swarm-cluster.ts";
 import { type SwarmTraceEvent, TRACE_FORMAT_VERSION, type TraceSink, traceTime } from "./trace-events.ts";
@@ -111,6 +115,9 @@ class SwarmRun {
   readonly #cluster: SwarmCluster;
   readonly #client: Client;
   readonly #nemesis: Nemesis;
+  readonly #operator: Operator;
+  readonly #flapper: Flapper;
+  readonly #reads: ReadProbe;
   /** When the current event-rate window began (virtual milliseconds) and the busiest rate so far. */
   #windowStartMs = 0;
   #windowStartEvents = 0;
@@ -144,7 +151,11 @@ class SwarmRun {
       counts: this.#counts,
       trace,
       onApplied: (id, entries) => this.#onApplied(id, entries),
-      onLeader: (id) => this.#nemesis.leaderElected(id),
+      onLeader: (id) => {
+        this.#nemesis.leaderElected(id);
+        this.#operator.leaderElected(id);
+      },
+      onReadStates: (id, states) => this.#reads.confirmed(id, states),
     });
     this.#client = new Client(
       clock,
@@ -154,6 +165,30 @@ class SwarmRun {
       (data) => this.#cluster.propose(data),
     );
     this.#nemesis = new Nemesis(this.#cluster, plan, clock, new Random(deriveSeed(seed, "nemesis")));
+    this.#operator = new Operator({
+      cluster: this.#cluster,
+      plan,
+      clock,
+      random: new Random(deriveSeed(seed, "operator")),
+      counts: this.#counts,
+      trace,
+    });
+    this.#flapper = new Flapper(
+      this.#cluster,
+      plan,
+      clock,
+      new Random(deriveSeed(seed, "flapper")),
+      this.#counts,
+      trace,
+    );
+    this.#reads = new ReadProbe(
+      this.#cluster,
+      this.#checker,
+      clock,
+      new Random(deriveSeed(seed, "reads")),
+      plan.operations.readIntervalMs,
+      this.#counts,
+    );
   }
 
   start(): Promise<SwarmResult> {
@@ -177,6 +212,9 @@ class SwarmRun {
     this.#cluster.start();
     this.#client.start();
     this.#nemesis.start();
+    this.#operator.start();
+    this.#flapper.start();
+    this.#reads.start();
     this.#clock.setTimer(() => this.#heal(), settings.timeMs);
     return promise;
   }
@@ -193,6 +231,8 @@ class SwarmRun {
         this.#leaderMs = this.#clock.now() - this.#healAt;
       }
     }
+    // A change of configuration (leaving a joint one, say) can complete the liveness goals without an apply.
+    if (this.#healAt !== null && this.#caughtUp.size > 0) this.#checkProgress(this.#healAt);
   }
 
   /** The simulator threw while running an event: the run stops with the error as its failure. */
@@ -226,6 +266,9 @@ class SwarmRun {
   #heal(): void {
     if (this.#finished) return;
     this.#nemesis.stop();
+    this.#operator.stop();
+    this.#flapper.stop();
+    this.#reads.stop();
     this.#cluster.healAll();
     this.#healAt = this.#clock.now();
     this.#firstFreshCommand = this.#client.nextSeq;
@@ -245,7 +288,8 @@ class SwarmRun {
       message:
         `no command proposed after the heal ${what} within ${boundMs / 1000} s ` +
         `(${leader === null ? "no leader" : `leader ${leader}`}${this.#leaderMs === null ? ", none elected in the highest term" : ""}; ` +
-        `${this.#caughtUp.size}/${this.#plan.nodes} nodes applied one; ${this.#cluster.describeNodes()})`,
+        `${this.#caughtUp.size}/${this.#members().length} members applied one` +
+        ` (${describeMembership(this.#checker.latestMembership)}); ${this.#cluster.describeNodes()})`,
       nodes: leader === null ? [] : [leader],
       indexes: [],
       terms: [this.#cluster.highestTerm()],
@@ -258,9 +302,20 @@ class SwarmRun {
     const fresh = entries.some((entry) => (decodeCommand(entry.data) ?? -1) >= this.#firstFreshCommand);
     if (!fresh) return;
     this.#caughtUp.add(id);
+    this.#checkProgress(healAt);
+  }
+
+  /**
+   * Whether a fresh command has been applied by a quorum of the latest committed configuration, and by every
+   * member of it that the operator did not stop; the run is over once it has.
+   */
+  #checkProgress(healAt: number): void {
     const sinceHeal = this.#clock.now() - healAt;
-    if (this.#commitMs === null && this.#caughtUp.size > this.#plan.nodes / 2) this.#commitMs = sinceHeal;
-    if (this.#caughtUp.size === this.#plan.nodes) {
+    const configuration = this.#checker.latestMembership;
+    if (this.#commitMs === null && includesQuorum(configuration, (node) => this.#caughtUp.has(node))) {
+      this.#commitMs = sinceHeal;
+    }
+    if (this.#members().every((node) => this.#caughtUp.has(node))) {
       this.#convergeMs = sinceHeal;
       // A last look at every node, then the run is over.
       this.#checker.observeAll();
@@ -268,14 +323,23 @@ class SwarmRun {
     }
   }
 
+  /** The members of the latest committed configuration that still run (the operator stopped none of them). */
+  #members(): NodeId[] {
+    return allMembers(this.#checker.latestMembership).filter((id) => !this.#cluster.isRetired(id));
+  }
+
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#client.stop();
     this.#nemesis.stop();
+    this.#operator.stop();
+    this.#flapper.stop();
+    this.#reads.stop();
     this.#cluster.freeze();
     this.#clock.stop();
     this.#counts.committed = this.#checker.committedCount;
+    Object.assign(this.#counts, this.#checker.configCounts);
     const violation = this.#checker.violation;
     const now = traceTime(this.#clock.now());
     if (violation !== null) {

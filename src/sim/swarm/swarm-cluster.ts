@@ -1,5 +1,13 @@
-import { asNodeId, type Entry, type Message, type NodeId, type Snapshot } from "../../core/index.ts";
-import { type Clock, Peer, type StorageUpdate } from "../../peer/index.ts";
+import {
+  asNodeId,
+  type Entry,
+  type Message,
+  type NodeId,
+  type RaftNode,
+  type ReadState,
+  type Snapshot,
+} from "../../core/index.ts";
+import { type Clock, Peer, type PeerOptions, type StorageUpdate } from "../../peer/index.ts";
 import { assert } from "../../util/assert.ts";
 import { deriveSeed, Random } from "../../util/random.ts";
 import { type LinkFaults, type NetworkEvent, SimNetwork } from "../network.ts";
@@ -7,6 +15,7 @@ import type { SwarmChecker } from "./checker.ts";
 import { commandText } from "./client.ts";
 import type { RunCounts } from "./coverage.ts";
 import { NodeProcess } from "./node-runtime.ts";
+import { clockRateOf, linkPlanOf, NODE_SLOTS_MAX } from "./node-slots.ts";
 import type { PartitionShape } from "./partition-shapes.ts";
 import {
   ELECTION_JITTER_TICKS,
@@ -60,7 +69,7 @@ const ARMED_CRASH_WAIT_MS = 2 * ELECTION_TIMEOUT_MAX_MS;
 /** A node that crashes right after syncing a new term or vote (amnesia) is back within this many milliseconds. */
 const AMNESIA_DOWNTIME_MS_MAX = 3;
 
-/** Bound on node ids, for the per-link key (ids are 1..7). */
+/** Bound on node ids, for the per-link key (ids stay within NODE_SLOTS_MAX). */
 const LINK_KEY_SPAN = 64;
 
 /** A crash set to land in or right after a node's next write, and when the node comes back. */
@@ -76,6 +85,31 @@ interface Live {
   readonly number: number;
   readonly runtime: NodeProcess;
   readonly peer: Peer;
+  /** Stops the incarnation's peer and whatever a host built around it (see {@link SwarmClusterOptions.host}). */
+  readonly stop: () => void;
+}
+
+/** What a {@link SwarmClusterOptions.host} is given for one incarnation of a node. */
+export interface NodeHostContext {
+  readonly id: NodeId;
+  /** 1 for the first boot, one more for each restart. */
+  readonly incarnation: number;
+  /**
+   * The peer the cluster would run: core config, the incarnation's clock, transport, storage and a state
+   * machine that reports applied entries to the checker (a host that brings its own state machine may feed
+   * it the entries it applied, to keep the apply checks).
+   */
+  readonly peerOptions: PeerOptions;
+  /** The incarnation's process: outside inputs (client requests) enter through `run(input, true)`. */
+  readonly process: NodeProcess;
+}
+
+/** A service a host built around one incarnation's peer. */
+export interface HostedNode {
+  /** The peer the cluster runs, checks and starts (built from the context's `peerOptions`). */
+  readonly peer: Peer;
+  /** The incarnation died (a crash, or the end of the run): stop the peer and the service around it. */
+  stop(): void;
 }
 
 /** A node slot: its disk and clock rate outlive every incarnation. */
@@ -90,6 +124,10 @@ interface SwarmNode {
   promised: { readonly term: number; readonly vote: NodeId | null };
   /** A crash waiting for the node's next write. */
   armed: ArmedCrash | null;
+  /** Added by the operator: it boots with no configuration and waits for a leader to add it. */
+  readonly joining: boolean;
+  /** Stopped for good by the operator after its removal: never restarted. */
+  retired: boolean;
 }
 
 /** Everything a {@link SwarmCluster} needs. */
@@ -105,6 +143,13 @@ export interface SwarmClusterOptions {
   readonly onApplied: (id: NodeId, entries: readonly Entry[]) => void;
   /** Told when a node reports that it became leader (the nemesis may strike at once). */
   readonly onLeader?: (id: NodeId) => void;
+  /** Told of the reads a node confirmed (the read probe checks them). */
+  readonly onReadStates?: (id: NodeId, states: readonly ReadState[]) => void;
+  /**
+   * Builds each incarnation's peer, with a service around it (the key-value service, say); without it every
+   * node runs a bare peer whose state machine only reports to the checker.
+   */
+  readonly host?: (context: NodeHostContext) => HostedNode;
 }
 
 /**
@@ -114,7 +159,12 @@ export interface SwarmClusterOptions {
  * out the faults the nemesis asks for, feeds the checker every write, sync, apply and input, and traces it all.
  */
 export class SwarmCluster {
-  readonly ids: readonly NodeId[];
+  /** The starting configuration's voters, 1..n. */
+  readonly initialIds: readonly NodeId[];
+  /** Every node slot's id in order: the starting nodes, then those the operator added. */
+  readonly #slotIds: NodeId[];
+  /** Node `id` is cut off from every other node, on top of the partition (the flapping node), or null. */
+  #flapCut: NodeId | null = null;
   readonly network: SimNetwork<Envelope>;
   readonly #plan: SwarmPlan;
   readonly #clock: Clock;
@@ -123,6 +173,8 @@ export class SwarmCluster {
   readonly #trace: ((event: SwarmTraceEvent) => void) | null;
   readonly #onApplied: (id: NodeId, entries: readonly Entry[]) => void;
   readonly #onLeader: ((id: NodeId) => void) | undefined;
+  readonly #onReadStates: ((id: NodeId, states: readonly ReadState[]) => void) | undefined;
+  readonly #host: ((context: NodeHostContext) => HostedNode) | undefined;
   readonly #nodes = new Map<NodeId, SwarmNode>();
   /** Draws which messages are held back, and for how long. */
   readonly #holdRandom: Random;
@@ -146,8 +198,11 @@ export class SwarmCluster {
     this.#trace = options.trace;
     this.#onApplied = options.onApplied;
     this.#onLeader = options.onLeader;
+    this.#onReadStates = options.onReadStates;
+    this.#host = options.host;
     const seed = plan.settings.seed;
-    this.ids = Array.from({ length: plan.nodes }, (_, i) => asNodeId(i + 1));
+    this.initialIds = Array.from({ length: plan.nodes }, (_, i) => asNodeId(i + 1));
+    this.#slotIds = [];
     this.#holdRandom = new Random(deriveSeed(seed, "hold"));
     this.#crashRandom = new Random(deriveSeed(seed, "armed-crash"));
     this.#amnesiaRandom = new Random(deriveSeed(seed, "amnesia"));
@@ -158,38 +213,61 @@ export class SwarmCluster {
       faults: HEALED_LINK,
       observer: (event) => this.#networkEvent(event),
     });
-    for (const from of this.ids) {
-      for (const to of this.ids) {
-        if (from === to) continue;
-        const link = plan.links[from - 1]?.[to - 1];
-        assert(link !== undefined, "SwarmCluster: the plan has no link");
-        this.network.setLinkFaults(from, to, {
-          dropProbability: link.lossPerMille / 1000,
-          duplicateProbability: link.duplicatePerMille / 1000,
-          delayMinMs: 1,
-          delayMaxMs: link.delayMaxMs,
-        });
+    for (const id of this.initialIds) this.#addSlot(id, false);
+  }
+
+  /** Every node slot's id in order: the starting nodes 1..n, then those the operator added. */
+  get ids(): readonly NodeId[] {
+    return this.#slotIds;
+  }
+
+  /** The slots not retired: the nodes partitions and crashes are drawn over. */
+  get activeIds(): NodeId[] {
+    return this.#slotIds.filter((id) => !this.#node(id).retired);
+  }
+
+  /** Creates node slot `id` (not booted): its disk, its clock rate, and its links to every other slot. */
+  #addSlot(id: NodeId, joining: boolean): SwarmNode {
+    const plan = this.#plan;
+    if (this.#faultPhase) {
+      for (const other of this.#slotIds) {
+        for (const [from, to] of [
+          [id, other],
+          [other, id],
+        ] as const) {
+          const link = linkPlanOf(plan, from, to);
+          assert(link !== undefined, "SwarmCluster: the plan has no link");
+          this.network.setLinkFaults(from, to, {
+            dropProbability: link.lossPerMille / 1000,
+            duplicateProbability: link.duplicatePerMille / 1000,
+            delayMinMs: 1,
+            delayMaxMs: link.delayMaxMs,
+          });
+        }
       }
     }
-    for (const id of this.ids) {
-      const ratePerMille = plan.skewPerMille[id - 1] ?? 1000;
-      if (ratePerMille !== 1000) this.#counts.skewedNodes++;
-      const disk = new SimDisk(
-        clock,
-        new Random(deriveSeed(seed, `disk-${id}`)),
-        plan.syncMinUs,
-        plan.syncMaxUs,
-      );
-      this.#nodes.set(id, {
-        id,
-        disk,
-        ratePerMille,
-        incarnations: 0,
-        live: null,
-        armed: null,
-        promised: { term: 0, vote: null },
-      });
-    }
+    this.#slotIds.push(id);
+    const ratePerMille = clockRateOf(plan, id);
+    if (ratePerMille !== 1000) this.#counts.skewedNodes++;
+    const disk = new SimDisk(
+      this.#clock,
+      new Random(deriveSeed(plan.settings.seed, `disk-${id}`)),
+      plan.syncMinUs,
+      plan.syncMaxUs,
+    );
+    const node: SwarmNode = {
+      id,
+      disk,
+      ratePerMille,
+      incarnations: 0,
+      live: null,
+      armed: null,
+      promised: { term: 0, vote: null },
+      joining,
+      retired: false,
+    };
+    this.#nodes.set(id, node);
+    return node;
   }
 
   /** Boots every node. */
@@ -229,8 +307,9 @@ export class SwarmCluster {
   describeNodes(): string {
     return this.ids
       .map((id) => {
-        const live = this.#node(id).live;
-        if (live === null) return `${id}: down`;
+        const node = this.#node(id);
+        const live = node.live;
+        if (live === null) return `${id}: ${node.retired ? "stopped" : "down"}`;
         const raft = live.peer.node;
         return `${id}: ${raft.role} term ${raft.term} commit ${raft.log.committed}/${raft.log.lastIndex()}`;
       })
@@ -270,6 +349,80 @@ export class SwarmCluster {
     if (queued && live.runtime.paused) this.#counts.pausedInputs++;
   }
 
+  // ---- the operator (membership-ops.ts) and the flapping node (flapper.ts) -----------------------------
+
+  /** Node `id`'s running core, or null while it is down: what an operator's status query shows. Read only. */
+  raftOf(id: NodeId): RaftNode | null {
+    return this.#node(id).live?.peer.node ?? null;
+  }
+
+  /**
+   * Starts a brand-new node with the next free id and no configuration (RaftConfig.voters empty): it waits
+   * for a leader to add it. Returns its id, or null once {@link NODE_SLOTS_MAX} slots exist or the run is over.
+   */
+  addNode(): NodeId | null {
+    if (this.#frozen || !this.#faultPhase || this.#slotIds.length >= NODE_SLOTS_MAX) return null;
+    const id = asNodeId(Math.max(...this.#slotIds) + 1);
+    const node = this.#addSlot(id, true);
+    this.#boot(node);
+    return id;
+  }
+
+  /**
+   * Hands an operator's request (a membership change, a leadership transfer) to node `id`'s process — queued
+   * while it is paused — and lets the checker look at the node afterwards. False if the node is down.
+   */
+  request(id: NodeId, input: (peer: Peer) => void): boolean {
+    const live = this.#node(id).live;
+    if (live === null) return false;
+    const queued = live.runtime.run(() => {
+      input(live.peer);
+      this.#checker.observe(id);
+    }, true);
+    if (queued && live.runtime.paused) this.#counts.pausedInputs++;
+    return queued;
+  }
+
+  /** Whether the operator stopped node `id` for good. */
+  isRetired(id: NodeId): boolean {
+    return this.#node(id).retired;
+  }
+
+  /** Stops node `id` for good, as an operator decommissions a removed node: it is never restarted. */
+  retire(id: NodeId): void {
+    const node = this.#node(id);
+    if (node.retired || this.#frozen) return;
+    node.retired = true;
+    node.armed = null;
+    const live = node.live;
+    if (live === null) return;
+    live.runtime.kill();
+    live.stop();
+    this.network.unregister(id);
+    node.live = null;
+    node.disk.crash(false);
+    this.#checker.detach(id, node.disk.durable.entries);
+  }
+
+  /** Cuts node `id` off from every other node both ways, on top of any partition; null reconnects it. */
+  setFlapCut(id: NodeId | null): void {
+    if (id !== null && !this.#faultPhase) return;
+    this.#flapCut = id;
+    this.#applyBlocks();
+  }
+
+  /** Blocks exactly the partition's links and the flapping node's. */
+  #applyBlocks(): void {
+    this.network.heal();
+    for (const [from, to] of this.#partition?.blocked ?? []) this.network.block(from, to);
+    const cut = this.#flapCut;
+    if (cut === null) return;
+    for (const other of this.#slotIds) {
+      this.network.block(cut, other);
+      this.network.block(other, cut);
+    }
+  }
+
   // ---- faults ------------------------------------------------------------------------------------------
 
   /**
@@ -285,7 +438,7 @@ export class SwarmCluster {
     this.#counts.crashes++;
     if (role === "leader") this.#counts.leaderCrashes++;
     live.runtime.kill();
-    live.peer.stop();
+    live.stop();
     this.network.unregister(id);
     node.live = null;
     node.armed = null;
@@ -330,7 +483,7 @@ export class SwarmCluster {
   /** Restarts crashed node `id` from its disk. */
   restart(id: NodeId): void {
     const node = this.#node(id);
-    if (node.live !== null || this.#frozen) return;
+    if (node.live !== null || this.#frozen || node.retired) return;
     this.#counts.restarts++;
     this.#boot(node);
   }
@@ -348,9 +501,8 @@ export class SwarmCluster {
 
   /** Replaces the partition with `shape`. */
   setPartition(shape: PartitionShape): void {
-    this.network.heal();
-    for (const [from, to] of shape.blocked) this.network.block(from, to);
     this.#partition = shape;
+    this.#applyBlocks();
     switch (shape.kind) {
       case "isolate":
         this.#counts.isolations++;
@@ -377,8 +529,8 @@ export class SwarmCluster {
   /** Opens every link. */
   healPartition(): void {
     if (this.#partition === null) return;
-    this.network.heal();
     this.#partition = null;
+    this.#applyBlocks();
     this.#emit({ t: this.#now(), kind: "heal" });
   }
 
@@ -388,7 +540,9 @@ export class SwarmCluster {
    */
   healAll(): void {
     this.#faultPhase = false;
+    this.#flapCut = null;
     this.healPartition();
+    this.#applyBlocks();
     for (const from of this.ids) for (const to of this.ids) this.network.setLinkFaults(from, to, undefined);
     this.network.setFaults(HEALED_LINK);
     for (const node of this.#nodes.values()) {
@@ -404,7 +558,7 @@ export class SwarmCluster {
     for (const node of this.#nodes.values()) {
       if (node.live === null) continue;
       node.live.runtime.kill();
-      node.live.peer.stop();
+      node.live.stop();
     }
     this.#counts.messagesDuplicated = this.network.counters.duplicated;
   }
@@ -427,10 +581,11 @@ export class SwarmCluster {
       this.#checker.observe(id);
     });
     const plan = this.#plan;
-    const peer = new Peer({
+    const peerOptions: PeerOptions = {
       raft: {
         id,
-        voters: this.ids,
+        // A node the operator added starts with no configuration and waits for a leader to add it.
+        voters: node.joining ? [] : this.initialIds,
         electionTicks: ELECTION_TICKS,
         electionJitterTicks: ELECTION_JITTER_TICKS,
         heartbeatTicks: HEARTBEAT_TICKS,
@@ -441,6 +596,9 @@ export class SwarmCluster {
         entriesPerMessageMax: plan.entriesPerMessageMax,
         inflightMessagesMax: plan.inflightMessagesMax,
         plantedBug: plan.settings.plantedBug,
+        preVote: plan.protocol.preVote,
+        checkQuorum: plan.protocol.checkQuorum,
+        leaseReads: plan.protocol.leaseReads,
       },
       clock: nodeProcess.clock,
       tickMs: TICK_MS,
@@ -471,11 +629,17 @@ export class SwarmCluster {
           if (this.#faultPhase) this.#onLeader?.(id);
         }
       },
+      onReadStates: (states) => {
+        if (nodeProcess.alive) this.#onReadStates?.(id, states);
+      },
       onFatal: (error) => {
         if (nodeProcess.alive) this.#checker.nodeFailed(id, error);
       },
-    });
-    const live: Live = { number, runtime: nodeProcess, peer };
+    };
+    const hosted =
+      this.#host?.({ id, incarnation: number, peerOptions, process: nodeProcess }) ?? barePeer(peerOptions);
+    const peer = hosted.peer;
+    const live: Live = { number, runtime: nodeProcess, peer, stop: () => hosted.stop() };
     node.live = live;
     this.network.register(id, (envelope) => this.#arrive(id, live, envelope));
     if (number > 1) {
@@ -520,7 +684,8 @@ export class SwarmCluster {
     return new Promise<void>((resolve) => {
       const latencyMs = node.disk.write(update, () => {
         const queued = nodeProcess.run(() => {
-          this.#checker.onSync(id, node.disk.durable.hardState.commit);
+          const durable = node.disk.durable.hardState;
+          this.#checker.onSync(id, durable.commit, durable.term);
           if (this.#trace !== null)
             this.#emit({
               t: this.#now(),
@@ -597,7 +762,7 @@ export class SwarmCluster {
     const envelope: Envelope = { id: this.#nextMessageId++, message, sentAt: this.#now() };
     this.#counts.messagesSent++;
     const { from, to } = message;
-    const link = this.#plan.links[from - 1]?.[to - 1];
+    const link = linkPlanOf(this.#plan, from, to);
     const holdMs =
       this.#faultPhase &&
       link !== undefined &&
@@ -679,4 +844,10 @@ export class SwarmCluster {
   #now(): number {
     return Math.round(this.#clock.now() * 1000) / 1000;
   }
+}
+
+/** A peer with nothing around it: what each node runs unless the cluster has a host. */
+function barePeer(options: PeerOptions): HostedNode {
+  const peer = new Peer(options);
+  return { peer, stop: () => peer.stop() };
 }

@@ -191,6 +191,27 @@ export type SwarmTraceEvent =
   /** A node's process was paused for `ms`, or resumed with `queued` inputs waiting. */
   | { readonly t: number; readonly kind: "pause"; readonly node: number; readonly ms: number }
   | { readonly t: number; readonly kind: "resume"; readonly node: number; readonly queued: number }
+  /**
+   * The operator acted (membership-ops.ts): started a brand-new node (`start-node`), asked the node it believed
+   * to lead for a membership change or a leadership transfer (`result` is "accepted" or the refusal), or stopped
+   * a removed node for good (`stop-node`).
+   */
+  | {
+      readonly t: number;
+      readonly kind: "operator";
+      readonly action: "start-node" | "add-learner" | "promote" | "remove" | "transfer" | "stop-node";
+      readonly node: number;
+      readonly leader: number | null;
+      readonly result: string;
+    }
+  /** The flapping node was cut off from every other node, reconnected, or crashed (flapper.ts). */
+  | {
+      readonly t: number;
+      readonly kind: "flap";
+      readonly node: number;
+      readonly action: "cut" | "reconnect" | "crash";
+      readonly ms: number;
+    }
   /** The fault phase ended: every fault is healed, every node up, and the liveness phase begins. */
   | { readonly t: number; readonly kind: "heal-all"; readonly firstCommand: number }
   /** A checked property broke; the run stops here. */

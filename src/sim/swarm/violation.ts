@@ -1,6 +1,7 @@
 /**
- * The properties the swarm checks, and what a broken one reports. The first nine are safety properties,
- * checked after every event (Figure 3 of the Raft paper and the state machine's contract); `liveness` is
+ * The properties the swarm checks, and what a broken one reports. The first thirteen are safety properties,
+ * checked after every event (Figure 3 of the Raft paper, the state machine's contract, the configuration
+ * checks of config-checker.ts, and the reads of read-probe.ts); `liveness` is
  * checked once the faults have healed; `event-bound` is the harness's own guard against a run that never
  * ends (a message storm is a bug too); `harness-error` reports the simulator itself failing.
  */
@@ -14,6 +15,10 @@ export const PROPERTIES = [
   "apply-monotonic",
   "apply-once",
   "node-invariant",
+  "config-joint-steps",
+  "config-leader-quorum",
+  "config-two-majorities",
+  "stale-read",
   "liveness",
   "event-bound",
   "harness-error",
@@ -35,6 +40,17 @@ export const PROPERTY_DESCRIPTIONS: Readonly<Record<Property, string>> = {
   "apply-monotonic": "a state machine applies committed entries in index order, without gaps",
   "apply-once": "a state machine never applies an index twice (its applied index never goes back)",
   "node-invariant": "no node stops on a broken internal invariant (an assertion in the core or peer)",
+  "config-joint-steps":
+    "committed configurations change only by joint consensus steps (C, then C_old,new, then C_new; or one learner)," +
+    " so consecutive ones have intersecting quorums (thesis §4.3)",
+  "config-leader-quorum":
+    "a node wins an election only with a configuration whose quorums meet those of the latest committed one",
+  "config-two-majorities":
+    "no two leaders at once each hold a majority of their configuration (a quorum whose terms on disk are at" +
+    " most the leader's): no two disjoint majorities ever exist",
+  "stale-read":
+    "a read index confirmed by ReadIndex or a lease is never below an index committed before the read was" +
+    " asked (linearizable reads, thesis §6.4)",
   liveness:
     "once faults heal, a leader is elected and a new command commits, and reaches every node, in time",
   "event-bound": "a run ends within its bound of events (no message storm or timer loop)",
