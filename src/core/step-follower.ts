@@ -1,4 +1,5 @@
 import { assert, unreachable } from "../util/assert.ts";
+import { isVotingMember } from "./membership.ts";
 import type { AppendEntries, AppendEntriesReply, InstallSnapshot, Request, RequestVote } from "./messages.ts";
 import type { RaftNode } from "./raft.ts";
 import { asIndex, asTerm, type LogIndex, type Term } from "./types.ts";
@@ -49,7 +50,10 @@ export function heardFromLeaderRecently(node: RaftNode): boolean {
 /**
  * CheckQuorum's leader stickiness (thesis §4.2.3): whether to refuse a real RequestVote of a higher term
  * without even adopting its term, because this node heard from a live leader within the minimum election
- * timeout. The refusal still goes out (with our lower term, so the candidate drops it as stale): every request
+ * timeout. Without CheckQuorum it still applies to candidates that do not vote in our configuration: the
+ * disruptive servers of §4.2.3, removed members that never learned it (they may campaign in the
+ * configuration their log last committed, see `RaftNode.mayCampaign`) and would otherwise depose a healthy
+ * leader again and again (found by the key-value simulator, seed 305449). The refusal still goes out (with our lower term, so the candidate drops it as stale): every request
  * gets one reply, which RPC-style drivers rely on to match replies to calls.
  *
  * A leadership transfer's vote requests (thesis §3.10, `transfer` set) always get through: the live leader
@@ -57,7 +61,7 @@ export function heardFromLeaderRecently(node: RaftNode): boolean {
  */
 export function ignoresForLeaderStickiness(node: RaftNode, request: RequestVote): boolean {
   return (
-    node.config.checkQuorum &&
+    (node.config.checkQuorum || !isVotingMember(node.membership, request.from)) &&
     request.transfer !== true &&
     request.term > node.term &&
     heardFromLeaderRecently(node)

@@ -11,7 +11,7 @@ import {
   type NodeId,
 } from "../../src/core/index.ts";
 import { hasQuorum, planMembershipChange, quorumValue, tallyVotes } from "../../src/core/membership.ts";
-import { Cluster } from "./helpers.ts";
+import { Cluster, requestVote } from "./helpers.ts";
 
 /**
  * Membership changes (Raft thesis chapter 4): learners, the joint configuration C_old,new entered for every
@@ -226,6 +226,22 @@ describe("learners and membership changes in a cluster", () => {
     cluster.isolated.clear();
     runUntil(cluster, () => cluster.node(2).role === "leader" && cluster.node(2).log.committed > joint.index);
     assert.deepEqual(cluster.node(2).membership, of([2]));
+    assert.equal(leader.role, "follower");
+  });
+
+  test("a removed node that keeps campaigning cannot depose a live leader, even without CheckQuorum (key-value simulator seed 305449)", () => {
+    const cluster = new Cluster(3); // PreVote and CheckQuorum off
+    cluster.elect(1);
+    changeAt(cluster, 1, change("remove", 3));
+    const leader = cluster.node(1);
+    const term = leader.term;
+    // Node 3 never learned that its removal committed, and campaigns again and again with a longer log.
+    leader.step(requestVote(3, 1, term + 5, 100, term + 5));
+    cluster.deliver();
+    assert.equal(leader.role, "leader");
+    assert.equal(leader.term, term, "the non-member's term was not adopted");
+    // A voter's vote request of a higher term still counts as usual (no CheckQuorum here).
+    leader.step(requestVote(2, 1, term + 1, 100, term));
     assert.equal(leader.role, "follower");
   });
 
