@@ -41,12 +41,14 @@ const REGRESSION_SEEDS: readonly { readonly seed: number; readonly mix: Mix; rea
   {
     seed: 4318,
     mix: "default",
-    found: "no leader for good: a leader that removed itself stepped down before C_new committed, and never campaigned",
+    found:
+      "no leader for good: a leader that removed itself stepped down before C_new committed, and never campaigned",
   },
   {
     seed: 901,
     mix: "membership",
-    found: "no leader for good: a leader that removed itself stepped down before C_new committed, and never campaigned",
+    found:
+      "no leader for good: a leader that removed itself stepped down before C_new committed, and never campaigned",
   },
 ];
 
