@@ -2,6 +2,9 @@
  * The cluster under test: `tsraft serve` processes on loopback, each with its own data directory and log
  * files in the run directory, whose peer links all go through a {@link FaultProxy}. The harness kills,
  * restarts, pauses and resumes them; every exit it did not cause is recorded as a crash.
+ *
+ * With `netns`, each node runs in a network namespace of its own instead, on its own address, its peers
+ * dialled directly, and the links' faults made by the kernel ({@link NetnsNetwork}).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -10,8 +13,10 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import type { LinkPolicy } from "../../drivers/fault-proxy/index.ts";
 import { FaultProxy, type LinkAddress } from "../../drivers/fault-proxy/index.ts";
 import { UNSAFE_SWITCH_FLAGS, type UnsafeDebugSwitches } from "../../drivers/server/node-config.ts";
+import { NetnsNetwork } from "./netns.ts";
 
 const BIN = fileURLToPath(new URL("../../../bin/tsraft.js", import.meta.url));
 const HOST = "127.0.0.1";
@@ -42,6 +47,14 @@ export interface ClusterOptions {
   readonly unsafe: UnsafeDebugSwitches | undefined;
   /** Seed of the proxy's random choices. */
   readonly seed: number;
+  /** Run the nodes in network namespaces, faults by nftables and tc (needs root; see netns.ts). */
+  readonly netns?: boolean;
+}
+
+/** What the nemeses use of the network: the proxy's surface, which {@link NetnsNetwork} offers too. */
+export interface LinkControl {
+  setPolicy(from: number, to: number, policy: LinkPolicy): void;
+  heal(): void;
 }
 
 /** An exit the harness did not ask for: a crash. */
@@ -76,7 +89,10 @@ export interface StopOutcome {
 
 export class JepsenCluster {
   readonly ids: readonly number[];
-  readonly proxy: FaultProxy;
+  /** The links' faults: the userspace proxy, or the namespaces' nftables and netem. */
+  readonly proxy: LinkControl;
+  readonly #faultProxy: FaultProxy | null;
+  readonly #network: NetnsNetwork | null;
   readonly #options: ClusterOptions;
   readonly #apiPorts: ReadonlyMap<number, number>;
   readonly #peerPorts: ReadonlyMap<number, number>;
@@ -87,12 +103,14 @@ export class JepsenCluster {
 
   private constructor(
     options: ClusterOptions,
-    proxy: FaultProxy,
+    network: FaultProxy | NetnsNetwork,
     peerPorts: Map<number, number>,
     apiPorts: Map<number, number>,
   ) {
     this.#options = options;
-    this.proxy = proxy;
+    this.proxy = network;
+    this.#faultProxy = network instanceof FaultProxy ? network : null;
+    this.#network = network instanceof NetnsNetwork ? network : null;
     this.#apiPorts = apiPorts;
     this.#peerPorts = peerPorts;
     this.ids = [...peerPorts.keys()];
@@ -102,6 +120,7 @@ export class JepsenCluster {
   /** Picks ports, starts the proxy, then every node; resolves once every node answers /healthz. */
   static async start(options: ClusterOptions): Promise<JepsenCluster> {
     const ids = Array.from({ length: options.nodes }, (_, k) => k + 1);
+    if (options.netns === true) return JepsenCluster.#startInNamespaces(options, ids);
     // Held while the proxy binds its own listeners (port 0), so the kernel cannot hand it one of these.
     const held = await holdFreePorts(2 * ids.length);
     const ports = held.ports;
@@ -128,18 +147,49 @@ export class JepsenCluster {
     return cluster;
   }
 
+  static async #startInNamespaces(options: ClusterOptions, ids: number[]): Promise<JepsenCluster> {
+    mkdirSync(options.logDir, { recursive: true });
+    mkdirSync(options.dataDir, { recursive: true });
+    const network = NetnsNetwork.create(ids);
+    const peerPorts = new Map(ids.map((id) => [id, network.peerAddress(id).port] as const));
+    const apiPorts = new Map(ids.map((id) => [id, network.apiAddress(id).port] as const));
+    const cluster = new JepsenCluster(options, network, peerPorts, apiPorts);
+    try {
+      await Promise.all(ids.map((id) => cluster.start(id)));
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** What the run's network is, for the log: the proxy, or the namespaces and their addresses. */
+  describeNetwork(): string {
+    const network = this.#network;
+    if (network === null) return "userspace TCP proxy on loopback";
+    const { plan } = network;
+    const stale =
+      network.removedStale.length === 0 ? "" : `; removed leftovers ${network.removedStale.join(",")}`;
+    return `namespaces ${plan.namespace(plan.ids[0] ?? 1)}.., bridge ${plan.bridge} ${plan.bridgeAddress}/24${stale}`;
+  }
+
+  /** The address node `id` runs on: loopback, or its namespace's. */
+  #host(id: number): string {
+    return this.#network?.plan.address(id) ?? HOST;
+  }
+
   /** Milliseconds since the cluster started (the harness's clock for timelines). */
   now(): number {
     return performance.now() - this.#started;
   }
 
   apiUrl(id: number): string {
-    return `http://${HOST}:${this.#apiPorts.get(id)}`;
+    return `http://${this.#host(id)}:${this.#apiPorts.get(id)}`;
   }
 
   /** Where node `id` itself listens for peers (the proxy's links forward there). */
   peerAddress(id: number): string {
-    return `${HOST}:${this.#peerPorts.get(id)}`;
+    return `${this.#host(id)}:${this.#peerPorts.get(id)}`;
   }
 
   logPath(id: number): string {
@@ -168,9 +218,10 @@ export class JepsenCluster {
   async start(id: number): Promise<void> {
     const existing = this.#processes.get(id);
     if (existing !== undefined && existing.state !== "down") return;
-    const child = spawn(process.execPath, [BIN, "serve", ...this.#serveArgs(id)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const node = [process.execPath, BIN, "serve", ...this.#serveArgs(id)];
+    // `ip netns exec` execs the command in place, so the child's pid is the node's (signals reach it).
+    const [file = "", ...args] = this.#network === null ? node : [...this.#network.execPrefix(id), ...node];
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     const stdout = createWriteStream(this.logPath(id), { flags: "a" });
     const stderr = createWriteStream(this.stderrPath(id), { flags: "a" });
     child.stdout?.pipe(stdout);
@@ -265,7 +316,8 @@ export class JepsenCluster {
         return { node: id, clean, detail };
       }),
     );
-    await this.proxy.close();
+    await this.#faultProxy?.close();
+    this.#network?.close();
     await Promise.all(
       [...this.#processes.values()].flatMap((entry) =>
         entry.logs.map((log) => (log.closed ? Promise.resolve() : once(log, "close").catch(() => undefined))),
@@ -277,17 +329,20 @@ export class JepsenCluster {
 
   #serveArgs(id: number): string[] {
     const { timing, unsafe } = this.#options;
-    const peers = [...this.proxy.peerAddressesOf(id)]
+    const addresses =
+      this.#faultProxy?.peerAddressesOf(id) ??
+      new Map(this.ids.map((node) => [node, { host: this.#host(node), port: this.#peerPorts.get(node) }]));
+    const peers = [...addresses]
       .map(([node, address]) => `${node}=${address.host}:${address.port}`)
       .join(",");
-    const apis = this.ids.map((node) => `${node}=${HOST}:${this.#apiPorts.get(node)}`).join(",");
+    const apis = this.ids.map((node) => `${node}=${this.#host(node)}:${this.#apiPorts.get(node)}`).join(",");
     const args = [
       "--id",
       String(id),
       "--peers",
       peers,
       "--http",
-      `${HOST}:${this.#apiPorts.get(id)}`,
+      `${this.#host(id)}:${this.#apiPorts.get(id)}`,
       "--http-peers",
       apis,
       "--data",

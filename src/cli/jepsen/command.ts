@@ -9,7 +9,7 @@ import { UNSAFE_SWITCH_FLAGS, type UnsafeDebugSwitches } from "../../drivers/ser
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../exit-status.ts";
 import { integerOption, positiveOption, SEED_MAX, seedOption } from "../parse.ts";
 import { NEMESES, NEMESIS_NAMES, type Nemesis } from "./nemesis.ts";
-import { netnsNote } from "./netns.ts";
+import { netemAvailable, netnsAvailability, netnsNote } from "./netns.ts";
 import { type RunSummary, runJepsen } from "./run.ts";
 
 /** Where runs go unless `--out` says otherwise. */
@@ -179,14 +179,21 @@ async function jepsen(flags: JepsenFlags): Promise<number> {
     snapshotBytes: flags.snapshotBytes,
   };
   const command = replayCommand(flags, seed, timing, unsafe, anyUnsafe);
-  const note = flags.netns === true ? netnsNote() : undefined;
+  const availability = flags.netns === true ? netnsAvailability() : undefined;
+  let note = availability === undefined ? undefined : netnsNote(availability);
+  let nemeses = flags.nemesis;
+  // Partitions and loss need only nftables; delay needs the kernel's netem, which some kernels lack.
+  if (availability?.available === true && nemeses.some((n) => n.name === "delay") && !netemAvailable()) {
+    nemeses = nemeses.filter((nemesis) => nemesis.name !== "delay");
+    note = `${note}; the delay nemesis is left out: this kernel has no netem qdisc (sch_netem)`;
+  }
   let summary: RunSummary;
   try {
     summary = await runJepsen(
       {
         timeSec: flags.time,
         nodes: flags.nodes,
-        nemeses: flags.nemesis,
+        nemeses,
         clients: flags.clients,
         seed,
         runDir,
@@ -197,6 +204,7 @@ async function jepsen(flags: JepsenFlags): Promise<number> {
         keepData: flags.keepData === true,
         command,
         ...(note === undefined ? {} : { netnsNote: note }),
+        ...(availability?.available === true ? { netns: true } : {}),
       },
       (line) => console.log(line),
     );
@@ -257,6 +265,7 @@ function replayCommand(
   ] as const) {
     if (timing[name] !== defaults[name]) parts.push(`${flag} ${timing[name]}`);
   }
+  if (flags.netns === true) parts.push("--netns");
   if (anyUnsafe) {
     parts.push("--unsafe-debug");
     for (const name of Object.keys(UNSAFE_SWITCH_FLAGS) as (keyof UnsafeDebugSwitches)[]) {

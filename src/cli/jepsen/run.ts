@@ -43,6 +43,8 @@ export interface JepsenOptions {
   readonly command: string;
   /** A note on the namespace mode, when it was asked for. */
   readonly netnsNote?: string;
+  /** Run the nodes in network namespaces (only where netns.ts finds the machine allows it). */
+  readonly netns?: boolean;
 }
 
 /** Everything summary.json holds. */
@@ -104,7 +106,9 @@ export async function runJepsen(options: JepsenOptions, print: (line: string) =>
     timing: options.timing,
     unsafe: options.unsafe,
     seed: options.seed,
+    ...(options.netns === true ? { netns: true } : {}),
   });
+  if (options.netns === true) print(`jepsen: network: ${cluster.describeNetwork()}`);
   const violations: string[] = [];
   const anomalies: Anomaly[] = [];
   const timeline: TimelineEntry[] = [];
