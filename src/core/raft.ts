@@ -84,7 +84,8 @@ export type CompactResult =
  * {@link Ready} that the driver carries out and acknowledges with {@link advance}.
  *
  * Role-specific handling lives in step-follower.ts, step-candidate.ts and step-leader.ts; PreVote (thesis §9.6)
- * in pre-vote.ts; leadership transfer (§3.10) in leader-transfer.ts. CheckQuorum and leader stickiness (thesis
+ * in pre-vote.ts; leadership transfer (§3.10) in leader-transfer.ts; ReadIndex and lease reads (§6.4) in
+ * read-only.ts; membership changes (chapter 4) in membership.ts and the membership section below. CheckQuorum and leader stickiness (thesis
  * §6.2, §4.2.3) are spread over `tick`, `step`, step-leader.ts (`noteActive`, `maybeStepDown`) and
  * step-follower.ts (`heardFromLeaderRecently`).
  */
@@ -202,8 +203,8 @@ export class RaftNode {
       return;
     }
     this.electionElapsed++;
-    // Learners and nodes outside the configuration never campaign (thesis §4.2.1); they keep counting so that
-    // leader stickiness still knows how long ago they heard from a leader.
+    // Learners and nodes outside the configuration do not campaign (thesis §4.2.1; see mayCampaign); they keep
+    // counting so that leader stickiness still knows how long ago they heard from a leader.
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.mayCampaign()) {
       this.campaign();
     }
