@@ -224,6 +224,32 @@ interface MixProfile {
   readonly transferIntervalMs: Range;
 }
 
+/** The default mix: every fault kind in moderation. */
+const DEFAULT_PROFILE: MixProfile = {
+  forced: [],
+  clusterSizes: CLUSTER_SIZES,
+  lossPerMille: [10, 200],
+  duplicatePerMille: [10, 100],
+  delayMaxMs: [2, 20],
+  holdPerMille: [5, 50],
+  syncMinUs: 100,
+  syncMaxUs: [500, 5000],
+  entriesPerMessageMax: [4, 16, 64, 256],
+  clientIntervalMs: [5, 20, 60, 200],
+  nemesisIntervalMs: [100, 600],
+  weights: { partition: 2, heal: 2, crash: 2, tear: 1, pause: 1 },
+  crashTiming: { midWritePercent: 40, afterSyncPercent: 20 },
+  strikeNewLeaderPercent: 10,
+  amnesiaPercent: [0],
+  leaderBiasPercent: 50,
+  downtimeMaxMs: 2000,
+  pauseMaxMs: [100, 500, 1500],
+  operationsPercent: 35,
+  membershipIntervalMs: [200, 1000],
+  burstPercent: [0, 10],
+  transferIntervalMs: [300, 1500],
+};
+
 /**
  * The mixes. Each biased mix is tuned to expose one kind of mistake soonest (measured: docs/simulation.md):
  * - durability (acknowledging before the write is durable): crashes landing inside writes or right after
@@ -237,30 +263,7 @@ interface MixProfile {
  *   follower acknowledges old entries before the new leader's own.
  */
 const MIX_PROFILES: Readonly<Record<Mix, MixProfile>> = {
-  default: {
-    forced: [],
-    clusterSizes: CLUSTER_SIZES,
-    lossPerMille: [10, 200],
-    duplicatePerMille: [10, 100],
-    delayMaxMs: [2, 20],
-    holdPerMille: [5, 50],
-    syncMinUs: 100,
-    syncMaxUs: [500, 5000],
-    entriesPerMessageMax: [4, 16, 64, 256],
-    clientIntervalMs: [5, 20, 60, 200],
-    nemesisIntervalMs: [100, 600],
-    weights: { partition: 2, heal: 2, crash: 2, tear: 1, pause: 1 },
-    crashTiming: { midWritePercent: 40, afterSyncPercent: 20 },
-    strikeNewLeaderPercent: 10,
-    amnesiaPercent: [0],
-    leaderBiasPercent: 50,
-    downtimeMaxMs: 2000,
-    pauseMaxMs: [100, 500, 1500],
-    operationsPercent: 35,
-    membershipIntervalMs: [200, 1000],
-    burstPercent: [0, 10],
-    transferIntervalMs: [300, 1500],
-  },
+  default: DEFAULT_PROFILE,
   durability: {
     forced: ["crash", "torn-write", "duplicate", "delay"],
     clusterSizes: CLUSTER_SIZES,
@@ -333,25 +336,10 @@ const MIX_PROFILES: Readonly<Record<Mix, MixProfile>> = {
     burstPercent: [0, 10],
     transferIntervalMs: [300, 1500],
   },
+  // The default mix with the operations always on, and more often.
   membership: {
+    ...DEFAULT_PROFILE,
     forced: ["membership", "transfer", "flap"],
-    clusterSizes: CLUSTER_SIZES,
-    lossPerMille: [10, 200],
-    duplicatePerMille: [10, 100],
-    delayMaxMs: [2, 20],
-    holdPerMille: [5, 50],
-    syncMinUs: 100,
-    syncMaxUs: [500, 5000],
-    entriesPerMessageMax: [4, 16, 64, 256],
-    clientIntervalMs: [5, 20, 60, 200],
-    nemesisIntervalMs: [100, 600],
-    weights: { partition: 2, heal: 2, crash: 2, tear: 1, pause: 1 },
-    crashTiming: { midWritePercent: 40, afterSyncPercent: 20 },
-    strikeNewLeaderPercent: 10,
-    amnesiaPercent: [0],
-    leaderBiasPercent: 50,
-    downtimeMaxMs: 2000,
-    pauseMaxMs: [100, 500, 1500],
     operationsPercent: 100,
     membershipIntervalMs: [60, 400],
     burstPercent: [0, 20, 50],
