@@ -77,7 +77,7 @@ export function registerServeCommand(program: Command): void {
     )
     .option(
       UNSAFE_SWITCH_FLAGS.ackBeforeSync,
-      "UNSAFE: acknowledge storage writes before fdatasync, syncing about once a second",
+      "UNSAFE: acknowledge storage writes before fdatasync, syncing only about every ten seconds",
     )
     .option(
       UNSAFE_SWITCH_FLAGS.volatileWrites,

@@ -57,7 +57,7 @@ export interface NodeConfig {
  */
 export interface UnsafeDebugSwitches {
   /**
-   * The disk log resolves saves before fdatasync and syncs about once a second: votes and acknowledgements
+   * The disk log resolves saves before fdatasync and syncs only about every ten seconds: votes and acknowledgements
    * leave before they are durable (src/drivers/storage/unsafe-switches.ts).
    */
   readonly ackBeforeSync: boolean;

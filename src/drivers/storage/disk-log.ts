@@ -150,6 +150,8 @@ interface DiskLogConfig {
   readonly files: FileSystem;
   /** UNSAFE: resolve saves once written, sync lazily (unsafe-switches.ts). */
   readonly acknowledgeBeforeSync: boolean;
+  /** UNSAFE, with acknowledgeBeforeSync: the syncer's wait before each sync. */
+  readonly lazySyncIntervalMs: number;
 }
 
 /**
@@ -209,6 +211,7 @@ function resolveOptions(options: DiskLogOptions): DiskLogConfig {
         ? volatileFileSystem(options.files ?? nodeFileSystem)
         : (options.files ?? nodeFileSystem),
     acknowledgeBeforeSync: options.unsafe?.acknowledgeBeforeSync === true,
+    lazySyncIntervalMs: options.unsafe?.lazySyncIntervalMs ?? UNSAFE_LAZY_SYNC_INTERVAL_MS,
   };
 }
 
@@ -610,7 +613,7 @@ export class DiskLog implements LogStorage {
     // Bounded: each pass takes every waiting save, and the writer adds at most SAVES_QUEUED_MAX more.
     while (this.#awaitingSync.length > 0 && this.#failed === undefined) {
       if (this.#config.acknowledgeBeforeSync) {
-        await new Promise((resolve) => setTimeout(resolve, UNSAFE_LAZY_SYNC_INTERVAL_MS));
+        await new Promise((resolve) => setTimeout(resolve, this.#config.lazySyncIntervalMs));
       }
       const batch = this.#awaitingSync;
       this.#awaitingSync = [];

@@ -89,10 +89,11 @@ describe("disk log unsafe switches", () => {
       const { log, gates, walRecords, release } = await gatedLog(dir, {
         acknowledgeBeforeSync: true,
         volatileWrites: true,
+        lazySyncIntervalMs: 200,
       });
       await log.save({ entries: entries(1, [1]), hardState: hardState(1, 1, 0) });
       assert.equal(await walRecords(), 0, "acknowledged, yet not in the file: a SIGKILL now loses it");
-      // The lazy syncer gets to it within about a second; its fdatasync hands the bytes to the file first.
+      // The lazy syncer gets to it after its interval; its fdatasync hands the bytes to the file first.
       await waitFor(() => gates.length === 1, "the lazy sync", 5000);
       assert.equal(await walRecords(), 1);
       release();
