@@ -50,10 +50,19 @@ describe("a partitioned follower rejoins (real processes)", () => {
     })();
     try {
       await poll("writes to flow", async () => acknowledged > 10);
-      const leader = (await status(1)).leader;
-      assert.ok(typeof leader === "number");
+      // Every node must follow the same leader in the same term before the cut (a node that started late may
+      // not have heard from the leader yet).
+      let agreed: { leader: number; term: number } | null = null;
+      await poll("every node to follow one leader", async () => {
+        const all = await Promise.all(cluster.ids.map(status));
+        const { leader, term } = all[0] ?? {};
+        const same = all.every((answer) => answer.leader === leader && answer.term === term);
+        agreed = same && typeof leader === "number" && typeof term === "number" ? { leader, term } : null;
+        return agreed !== null;
+      });
+      assert.ok(agreed !== null);
+      const { leader, term } = agreed as { leader: number; term: number };
       const follower = cluster.ids.find((id) => id !== leader) as number;
-      const term = (await status(leader)).term;
 
       // Cut the follower off in both directions for five election timeouts.
       for (const other of cluster.ids) {
