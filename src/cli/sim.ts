@@ -315,53 +315,70 @@ function replayOf(job: SimJob): string {
 async function runOne(options: SimOptions): Promise<number> {
   if (options.kv !== null) return await runKvOne(options, options.kv);
   const settings = settingsFor(options, options.seed);
-  const started = globalThis.performance.now();
-  const traceFile = options.trace === undefined ? null : createWriteStream(options.trace);
-  const traceFailed = traceFile === null ? null : streamError(traceFile);
-  const result = await runSwarmSeed({
-    settings,
-    yieldToHost,
-    ...(traceFile === null ? {} : { trace: (event) => traceFile.write(`${JSON.stringify(event)}\n`) }),
-  });
-  if (traceFile !== null) {
-    const error = await Promise.race([closeStream(traceFile), traceFailed]);
-    if (error !== null && error !== undefined) {
-      printErr(`tsraft sim: cannot write --trace ${options.trace}: ${error.message}`);
-      return EXIT_USAGE;
-    }
-  }
-  for (const line of runLines(result)) print(line);
-  printErr(
-    `tsraft sim: wall ${((globalThis.performance.now() - started) / 1000).toFixed(2)} s` +
-      (options.trace === undefined ? "" : `; trace written to ${options.trace}`),
+  return finishOne(
+    options,
+    await withTrace(options.trace, (trace) =>
+      runSwarmSeed({ settings, yieldToHost, ...(trace === undefined ? {} : { trace }) }),
+    ),
+    runLines,
+    () => "",
   );
-  if (options.json !== undefined && !(await writeJson(options.json, [compactRecord(result, null)])))
-    return EXIT_USAGE;
-  return result.passed ? EXIT_OK : EXIT_FAILURE;
 }
 
 /** One key-value seed, in this process: its report on stdout (deterministic), wall times on stderr. */
 async function runKvOne(options: SimOptions, kv: KvJobSettings): Promise<number> {
+  const settings = { swarm: settingsFor(options, options.seed), ...kv };
+  return finishOne(
+    options,
+    await withTrace(options.trace, (trace) =>
+      runKvSeed({
+        settings,
+        yieldToHost,
+        hostNowMs: () => globalThis.performance.now(),
+        ...(trace === undefined ? {} : { trace }),
+      }),
+    ),
+    kvRunLines,
+    (result) => (result.check.checkerMs === null ? "" : `, checker ${result.check.checkerMs} ms`),
+  );
+}
+
+/**
+ * Runs one seed with `--trace` written as NDJSON (when asked). Resolves with the result and the wall time it
+ * took, or null when the trace file could not be written (already reported).
+ */
+async function withTrace<R>(
+  path: string | undefined,
+  run: (trace: ((event: unknown) => void) | undefined) => Promise<R>,
+): Promise<{ readonly result: R; readonly wallMs: number } | null> {
   const started = globalThis.performance.now();
-  const traceFile = options.trace === undefined ? null : createWriteStream(options.trace);
+  const traceFile = path === undefined ? null : createWriteStream(path);
   const traceFailed = traceFile === null ? null : streamError(traceFile);
-  const result = await runKvSeed({
-    settings: { swarm: settingsFor(options, options.seed), ...kv },
-    yieldToHost,
-    hostNowMs: () => globalThis.performance.now(),
-    ...(traceFile === null ? {} : { trace: (event) => traceFile.write(`${JSON.stringify(event)}\n`) }),
-  });
+  const result = await run(
+    traceFile === null ? undefined : (event) => traceFile.write(`${JSON.stringify(event)}\n`),
+  );
   if (traceFile !== null) {
     const error = await Promise.race([closeStream(traceFile), traceFailed]);
     if (error !== null && error !== undefined) {
-      printErr(`tsraft sim: cannot write --trace ${options.trace}: ${error.message}`);
-      return EXIT_USAGE;
+      printErr(`tsraft sim: cannot write --trace ${path}: ${error.message}`);
+      return null;
     }
   }
-  for (const line of kvRunLines(result)) print(line);
+  return { result, wallMs: globalThis.performance.now() - started };
+}
+
+/** Prints one seed's report (stdout) and wall time (stderr), writes --json, and gives the exit status. */
+async function finishOne<R extends SwarmResult | KvSimResult>(
+  options: SimOptions,
+  ran: { readonly result: R; readonly wallMs: number } | null,
+  report: (result: R) => readonly string[],
+  timings: (result: R) => string,
+): Promise<number> {
+  if (ran === null) return EXIT_USAGE;
+  const { result, wallMs } = ran;
+  for (const line of report(result)) print(line);
   printErr(
-    `tsraft sim: wall ${((globalThis.performance.now() - started) / 1000).toFixed(2)} s` +
-      (result.check.checkerMs === null ? "" : `, checker ${result.check.checkerMs} ms`) +
+    `tsraft sim: wall ${(wallMs / 1000).toFixed(2)} s${timings(result)}` +
       (options.trace === undefined ? "" : `; trace written to ${options.trace}`),
   );
   if (options.json !== undefined && !(await writeJson(options.json, [compactRecord(result, null)])))
