@@ -1,40 +1,15 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { sim } from "./run-sim-cli.ts";
 
 /**
  * `tsraft sim` end to end, in a child process: the command is registered on a bare commander program (the
  * lead wires it into `tsraft` itself), so these tests cover the option parsing, the single-seed report, the
  * trace file, the worker pool and the planted-bug hunt.
  */
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const simModule = new URL("../../src/cli/sim.ts", import.meta.url).href;
-
-/** Runs `tsraft sim <args>` in a fresh Node process; returns its exit status and output. */
-function sim(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const script = `
-    import { Command, CommanderError } from "commander";
-    import { registerSimCommand } from ${JSON.stringify(simModule)};
-    const program = new Command("tsraft").exitOverride();
-    registerSimCommand(program);
-    try {
-      await program.parseAsync(["node", "tsraft", "sim", ...JSON.parse(process.env.SIM_ARGS)]);
-    } catch (error) {
-      if (!(error instanceof CommanderError)) throw error;
-      process.exitCode = error.exitCode === 0 ? 0 : 2;
-    }`;
-  const result = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-    cwd: root,
-    env: { ...process.env, SIM_ARGS: JSON.stringify(args) },
-    encoding: "utf8",
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 describe("tsraft sim", () => {
   test("one seed prints a deterministic report and writes the same trace every time", () => {
