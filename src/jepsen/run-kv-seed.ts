@@ -1,6 +1,7 @@
 import { HistoryRecorder, type KvInput, type KvOutput } from "../check/index.ts";
 import { asNodeId } from "../core/index.ts";
 import {
+  checkedClock,
   describePlan,
   EVENT_WINDOW,
   EVENTS_PER_VIRTUAL_MS_MAX,
@@ -16,7 +17,7 @@ import {
   traceTime,
   type Violation,
 } from "../sim/swarm/index.ts";
-import { VirtualClock, type YieldToHost } from "../sim/virtual-clock.ts";
+import type { VirtualClock, YieldToHost } from "../sim/virtual-clock.ts";
 import { deriveSeed, Random } from "../util/random.ts";
 import { ClientNetwork, type ClientNetworkCounts } from "./client-network.ts";
 import { type ClientContext, type OperationEvent, SimulatedClient, WorkloadClient } from "./clients.ts";
@@ -118,16 +119,7 @@ export async function runKvSeed(options: KvSimRunOptions): Promise<KvSimResult> 
   const nodes = settings.swarm.nodes ?? new Random(deriveSeed(seed, "kv-nodes")).pick(KV_CLUSTER_SIZES);
   const plan = planRun({ ...settings.swarm, nodes });
   let run: KvRun | null = null;
-  const clock = new VirtualClock((pump) =>
-    options.yieldToHost(() => {
-      try {
-        run?.afterEvent();
-        pump();
-      } catch (error) {
-        run?.harnessError(error);
-      }
-    }),
-  );
+  const clock = checkedClock(options.yieldToHost, () => run);
   run = new KvRun(settings, plan, planWorkload(seed), clock, options);
   return await run.start();
 }

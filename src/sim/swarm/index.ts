@@ -66,8 +66,10 @@ export {
   replayCommand,
 } from "./replay.ts";
 export {
+  checkedClock,
   EVENT_WINDOW,
   EVENTS_PER_VIRTUAL_MS_MAX,
+  type EventHooks,
   LIVENESS_COMMIT_BOUND_MS,
   LIVENESS_CONVERGE_BOUND_MS,
   type LivenessTimes,

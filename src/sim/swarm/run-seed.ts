@@ -88,19 +88,7 @@ export interface SwarmRunOptions {
 export async function runSwarmSeed(options: SwarmRunOptions): Promise<SwarmResult> {
   const plan = planRun(options.settings);
   let run: SwarmRun | null = null;
-  // The checker looks at every node before each event, that is after the previous event and every promise
-  // continuation it caused have settled.
-  const clock = new VirtualClock((pump) =>
-    options.yieldToHost(() => {
-      try {
-        run?.afterEvent();
-        pump();
-      } catch (error) {
-        // The peers catch what the core throws; anything reaching here is the simulator's own failure.
-        run?.harnessError(error);
-      }
-    }),
-  );
+  const clock = checkedClock(options.yieldToHost, () => run);
   run = new SwarmRun(plan, clock, options.trace ?? null);
   return await run.start();
 }
@@ -381,4 +369,33 @@ class SwarmRun {
   #emit(event: SwarmTraceEvent): void {
     this.#trace?.(event);
   }
+}
+
+/** What {@link checkedClock} calls around each event of a run. */
+export interface EventHooks {
+  /** Checks every node; called before each event. */
+  afterEvent(): void;
+  /** Records a failure of the simulator itself. */
+  harnessError(error: unknown): void;
+}
+
+/**
+ * A virtual clock for one run whose checks run before each event, that is after the previous event and every
+ * promise continuation it caused have settled. `run` gives the run's hooks once it exists.
+ */
+export function checkedClock(
+  yieldToHost: (callback: () => void) => void,
+  run: () => EventHooks | null,
+): VirtualClock {
+  return new VirtualClock((pump) =>
+    yieldToHost(() => {
+      try {
+        run()?.afterEvent();
+        pump();
+      } catch (error) {
+        // The peers catch what the core throws; anything reaching here is the simulator's own failure.
+        run()?.harnessError(error);
+      }
+    }),
+  );
 }
